@@ -1,0 +1,40 @@
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PatientDto {
+    pub id: String,
+    pub mr_number: String,
+    pub full_name: String,
+    pub father_or_husband_name: String,
+    pub sex: String,
+    pub date_of_birth: Option<String>,
+    pub age_years: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PatientPageDto {
+    pub patients: Vec<PatientDto>,
+    pub page: u32,
+    pub has_more: bool,
+}
+
+#[cfg(feature = "ssr")]
+impl From<healipro_core::patients::Patient> for PatientDto {
+    fn from(p: healipro_core::patients::Patient) -> Self {
+        let today = chrono_today();
+        PatientDto {
+            id: p.id.to_string(),
+            age_years: p.age_years(today),
+            mr_number: p.mr_number,
+            full_name: p.full_name,
+            father_or_husband_name: p.father_or_husband_name,
+            sex: p.sex.label().to_owned(),
+            date_of_birth: p.date_of_birth.map(|d| d.format("%d %b %Y").to_string()),
+        }
+    }
+}
+
+#[cfg(feature = "ssr")]
+fn chrono_today() -> healipro_core::patients::model::Date {
+    healipro_core::patients::model::today()
+}

@@ -1,0 +1,50 @@
+//! Healipro's web UI: routes, pages and server functions, compiled twice —
+//! with `ssr` into the server, with `hydrate` into the browser's WASM.
+
+pub mod error;
+pub mod features;
+#[cfg(feature = "ssr")]
+pub mod server;
+pub mod ui;
+
+use features::auth::pages::LoginPage;
+use features::patients::pages::{PatientPage, PatientsPage};
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::components::{Redirect, Route, Router, Routes};
+use leptos_router::{path, SsrMode};
+
+/// The HTML document around the app (server side).
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en" dir="ltr">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    view! {
+        <Stylesheet id="leptos" href="/pkg/healipro.css"/>
+        <Title text="Healipro"/>
+        <Router>
+            <Routes fallback=|| view! { <main><h1>"Page not found"</h1><a href="/patients">"Go to patients"</a></main> }>
+                <Route path=path!("/") view=|| view! { <Redirect path="/patients"/> }/>
+                <Route path=path!("/login") view=LoginPage/>
+                <Route path=path!("/patients") view=PatientsPage ssr=SsrMode::Async/>
+                <Route path=path!("/patients/:id") view=PatientPage ssr=SsrMode::Async/>
+            </Routes>
+        </Router>
+    }
+}

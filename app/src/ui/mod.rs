@@ -1,0 +1,6 @@
+//! Shared widgets.
+
+pub mod layout;
+pub mod text;
+
+pub use layout::AppLayout;

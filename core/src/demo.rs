@@ -1,0 +1,191 @@
+//! Demo data: two clinics, one user per built-in role each, a few hundred
+//! patients with realistic Pakistani names. Idempotent: re-running keeps the
+//! data and the passwords already handed out.
+
+use crate::auth::{self, passwords::Passwords, NewUser};
+use crate::db::{Db, OwnerDb};
+use crate::ids::TenantId;
+use crate::patients::repo::{self as patients_repo, NewPatient};
+use crate::patients::Sex;
+use crate::rbac::Role;
+use crate::{tenants, Result};
+use chrono::NaiveDate;
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+
+/// The demo clinics: code, name, number of patients.
+pub const CLINICS: [(&str, &str, usize); 2] = [
+    ("alnoor", "Al-Noor Clinic", 320),
+    ("shifa", "Shifa Medical Centre", 260),
+];
+
+/// One demo login, as written to `.healipro/demo-logins.json`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DemoLogin {
+    pub clinic_code: String,
+    pub clinic_name: String,
+    pub username: String,
+    pub display_name: String,
+    pub password: String,
+    pub roles: Vec<String>,
+    /// Filled once TOTP exists (authentication issue).
+    #[serde(default)]
+    pub totp_secret: Option<String>,
+}
+
+/// The names list from `shared/data` (kind, name, variants).
+pub struct Names {
+    pub male: Vec<String>,
+    pub female: Vec<String>,
+    pub family: Vec<String>,
+}
+
+impl Names {
+    pub fn load() -> Result<Names> {
+        let mut names = Names {
+            male: Vec::new(),
+            female: Vec::new(),
+            family: Vec::new(),
+        };
+        let mut rdr = csv::Reader::from_reader(include_str!("../data/pk_names.csv").as_bytes());
+        for rec in rdr.records() {
+            let rec = rec.map_err(|e| crate::Error::Internal(format!("names list: {e}")))?;
+            let name = rec.get(1).unwrap_or_default().to_owned();
+            match rec.get(0) {
+                Some("male_given") => names.male.push(name),
+                Some("female_given") => names.female.push(name),
+                Some("family") => names.family.push(name),
+                _ => {}
+            }
+        }
+        Ok(names)
+    }
+
+    /// `count` patients, deterministic for a given `seed`.
+    pub fn patients(&self, seed: u64, count: usize) -> Vec<NewPatient> {
+        let mut rng = StdRng::seed_from_u64(seed);
+        (1..=count)
+            .map(|n| {
+                let family = pick(&mut rng, &self.family);
+                let sex = if rng.gen_bool(0.5) { Sex::Female } else { Sex::Male };
+                let given = match sex {
+                    Sex::Female => pick(&mut rng, &self.female),
+                    _ => pick(&mut rng, &self.male),
+                };
+                // Married women are often registered with the husband's name.
+                let relative_family = if sex == Sex::Female && rng.gen_bool(0.4) {
+                    pick(&mut rng, &self.family)
+                } else {
+                    family.clone()
+                };
+                let relative = format!("{} {relative_family}", pick(&mut rng, &self.male));
+                let dob = NaiveDate::from_ymd_opt(rng.gen_range(1940..=2024), rng.gen_range(1..=12), rng.gen_range(1..=28));
+                NewPatient {
+                    mr_number: format!("MR-{n:06}"),
+                    full_name: format!("{given} {family}"),
+                    father_or_husband_name: relative,
+                    sex,
+                    date_of_birth: if rng.gen_bool(0.9) { dob } else { None },
+                }
+            })
+            .collect()
+    }
+}
+
+fn pick(rng: &mut StdRng, list: &[String]) -> String {
+    list.choose(rng).cloned().unwrap_or_else(|| "Khan".to_owned())
+}
+
+/// A readable random password (four words and two digits, ≥ 20 characters).
+pub fn generate_password() -> String {
+    const WORDS: &[&str] = &[
+        "mango", "river", "indus", "lahore", "karachi", "quetta", "saffron", "falcon", "cedar", "monsoon", "jasmine",
+        "lotus", "amber", "marble", "copper", "harbor", "orchid", "pepper", "silver", "thunder", "valley", "walnut",
+        "zephyr", "bamboo", "cobalt", "desert", "ember", "glacier", "kettle", "lantern", "meadow", "nectar",
+    ];
+    let mut rng = rand::rngs::OsRng;
+    let words: Vec<&str> = (0..4).map(|_| *WORDS.choose(&mut rng).unwrap_or(&"mango")).collect();
+    format!("{}-{:02}", words.join("-"), rng.gen_range(10..100))
+}
+
+fn demo_staff(names: &Names, seed: u64) -> Vec<NewUser> {
+    let mut rng = StdRng::seed_from_u64(seed ^ 0x5eed);
+    let person = |rng: &mut StdRng, female: bool| {
+        let given = pick(rng, if female { &names.female } else { &names.male });
+        format!("{given} {}", pick(rng, &names.family))
+    };
+    [
+        ("admin", Role::Admin, false, ""),
+        ("doctor", Role::Doctor, true, "Dr. "),
+        ("operator", Role::Operator, false, ""),
+        ("pharmacist", Role::Pharmacist, false, ""),
+        ("labtech", Role::LabTech, true, ""),
+        ("auditor", Role::Auditor, false, ""),
+    ]
+    .into_iter()
+    .map(|(username, role, female, title)| NewUser {
+        username: username.to_owned(),
+        display_name: format!("{title}{}", person(&mut rng, female)),
+        roles: vec![role],
+    })
+    .collect()
+}
+
+/// Creates (or completes) the demo clinics. Passwords found in `existing` are
+/// kept for users that already exist; anyone else gets a new password.
+pub async fn seed(owner: &OwnerDb, app: &Db, passwords: &Passwords, existing: &[DemoLogin]) -> Result<Vec<DemoLogin>> {
+    let names = Names::load()?;
+    let mut logins = Vec::new();
+    for (index, (code, name, patient_count)) in CLINICS.into_iter().enumerate() {
+        let seed = index as u64 + 1;
+        let tenant = ensure_tenant(owner, code, name).await?;
+        let mut tx = app.tenant_tx_for(tenant).await?;
+        for user in demo_staff(&names, seed) {
+            let known = existing
+                .iter()
+                .find(|l| l.clinic_code == code && l.username == user.username)
+                .map(|l| l.password.clone());
+            let exists = auth::user_exists(&mut tx, &user.username).await?;
+            let password = match (known, exists) {
+                (Some(pw), true) => pw,
+                (known, _) => {
+                    let pw = known.unwrap_or_else(generate_password);
+                    auth::upsert_user(&mut tx, passwords, &user, &SecretString::from(pw.clone())).await?;
+                    pw
+                }
+            };
+            logins.push(DemoLogin {
+                clinic_code: code.to_owned(),
+                clinic_name: name.to_owned(),
+                username: user.username.clone(),
+                display_name: user.display_name.clone(),
+                password,
+                roles: user.roles.iter().map(|r| r.as_str().to_owned()).collect(),
+                totp_secret: None,
+            });
+        }
+        if patients_repo::count(&mut tx).await? == 0 {
+            patients_repo::insert_many(&mut tx, &names.patients(seed, patient_count)).await?;
+        }
+        tx.commit().await?;
+    }
+    Ok(logins)
+}
+
+/// Returns the tenant with `code`, creating it (as the owner) when absent.
+pub async fn ensure_tenant(owner: &OwnerDb, code: &str, name: &str) -> Result<TenantId> {
+    let mut ptx = owner.platform_tx().await?;
+    let tenant = match tenants::repo::find_by_code(&mut ptx, code).await? {
+        Some(t) => t.id,
+        None => {
+            tenants::repo::create(&mut ptx, TenantId::new_random(), code, name, "clinic")
+                .await?
+                .id
+        }
+    };
+    ptx.commit().await?;
+    Ok(tenant)
+}

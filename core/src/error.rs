@@ -1,0 +1,42 @@
+//! The core error type. It keeps the cause for the log; what the browser sees is
+//! decided by `app::AppError`, which never carries these details.
+
+use thiserror::Error;
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[derive(Debug, Error)]
+pub enum Error {
+    /// The thing asked for does not exist *for this tenant* (another clinic's
+    /// row is indistinguishable from a made-up id).
+    #[error("not found")]
+    NotFound,
+    /// No valid session.
+    #[error("not signed in")]
+    Unauthenticated,
+    /// Signed in, but the role does not allow it.
+    #[error("not allowed")]
+    Forbidden,
+    /// Bad input, with a message a receptionist understands.
+    #[error("{field}: {message}")]
+    Validation { field: &'static str, message: String },
+    #[error("conflict: {0}")]
+    Conflict(String),
+    #[error("configuration: {0}")]
+    Config(String),
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+impl Error {
+    pub fn validation(field: &'static str, message: impl Into<String>) -> Self {
+        Error::Validation {
+            field,
+            message: message.into(),
+        }
+    }
+}

@@ -1,0 +1,147 @@
+//! Patient types. `PatientQuery` parses what the front desk types into the
+//! search box once, so the repository receives a decided search.
+
+use crate::ids::PatientId;
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Sex {
+    Female,
+    Male,
+    Other,
+}
+
+impl Sex {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Sex::Female => "female",
+            Sex::Male => "male",
+            Sex::Other => "other",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Sex> {
+        match s {
+            "female" => Some(Sex::Female),
+            "male" => Some(Sex::Male),
+            "other" => Some(Sex::Other),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Patient {
+    pub id: PatientId,
+    pub mr_number: String,
+    pub full_name: String,
+    pub father_or_husband_name: String,
+    pub sex: Sex,
+    pub date_of_birth: Option<NaiveDate>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PatientPage {
+    pub patients: Vec<Patient>,
+    pub page: u32,
+    pub has_more: bool,
+}
+
+pub const PAGE_SIZE: u32 = 25;
+/// Deep paging is a symptom of a missing search; cap it.
+pub const MAX_PAGE: u32 = 400;
+
+/// A decided search: everything, a name prefix, or an MR-number prefix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PatientQuery {
+    All,
+    NamePrefix(String),
+    MrPrefix(String),
+}
+
+impl PatientQuery {
+    /// `MR-000123`, `mr-12`, `000123` search MR numbers; anything else is a name
+    /// prefix, case-insensitive, with inner spaces collapsed.
+    pub fn parse(raw: &str) -> PatientQuery {
+        let q = raw.split_whitespace().collect::<Vec<_>>().join(" ");
+        if q.is_empty() {
+            return PatientQuery::All;
+        }
+        let upper = q.to_ascii_uppercase();
+        let digits_only = upper.chars().all(|c| c.is_ascii_digit());
+        let mr_like = upper.starts_with("MR")
+            && upper.len() > 2
+            && upper[2..].trim_start_matches('-').chars().all(|c| c.is_ascii_digit());
+        if mr_like {
+            PatientQuery::MrPrefix(upper)
+        } else if digits_only {
+            PatientQuery::MrPrefix(format!("MR-{upper}"))
+        } else {
+            PatientQuery::NamePrefix(q.to_lowercase())
+        }
+    }
+}
+
+/// The half-open range `[prefix, prefix + U+10FFFF)` that selects every string
+/// starting with `prefix` under `COLLATE "C"`: an index range, unlike LIKE.
+pub fn prefix_range(prefix: &str) -> (String, String) {
+    (prefix.to_owned(), format!("{prefix}\u{10FFFF}"))
+}
+
+pub type Date = NaiveDate;
+
+/// Today's date (server clock, UTC; the clinic's timezone arrives with settings).
+pub fn today() -> NaiveDate {
+    chrono::Utc::now().date_naive()
+}
+
+impl Sex {
+    pub fn label(self) -> &'static str {
+        match self {
+            Sex::Female => "Female",
+            Sex::Male => "Male",
+            Sex::Other => "Other",
+        }
+    }
+}
+
+impl Patient {
+    /// Completed years on `today`, if the date of birth is known.
+    pub fn age_years(&self, today: NaiveDate) -> Option<u32> {
+        self.date_of_birth.and_then(|dob| today.years_since(dob))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_queries() {
+        let cases = [
+            ("", PatientQuery::All),
+            ("   ", PatientQuery::All),
+            ("Ali", PatientQuery::NamePrefix("ali".into())),
+            ("  muhammad   ali ", PatientQuery::NamePrefix("muhammad ali".into())),
+            ("MR-000123", PatientQuery::MrPrefix("MR-000123".into())),
+            ("mr-12", PatientQuery::MrPrefix("MR-12".into())),
+            ("000123", PatientQuery::MrPrefix("MR-000123".into())),
+            ("Mrs Khan", PatientQuery::NamePrefix("mrs khan".into())),
+        ];
+        for (raw, want) in cases {
+            assert_eq!(PatientQuery::parse(raw), want, "{raw:?}");
+        }
+    }
+
+    #[test]
+    fn prefix_range_brackets_extensions_only() {
+        let (lo, hi) = prefix_range("ali");
+        for s in ["ali", "ali raza", "aliya"] {
+            assert!(s >= lo.as_str() && s < hi.as_str(), "{s}");
+        }
+        for s in ["al", "alj", "bali"] {
+            assert!(!(s >= lo.as_str() && s < hi.as_str()), "{s}");
+        }
+    }
+}

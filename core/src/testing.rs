@@ -1,0 +1,190 @@
+//! Test fixtures: each test gets its own database, cloned from a template that
+//! is migrated once per migration set, so tests run in parallel on real
+//! PostgreSQL. Needs `DATABASE_URL` and `DATABASE_OWNER_URL` (as written by
+//! `cargo xtask db start` to `.healipro/dev.env`, which is read when the
+//! variables are not set); the owner role needs CREATEDB.
+
+use crate::auth::{self, passwords::Passwords, Credentials, NewUser, Session, SessionToken};
+use crate::db::{migrations_fingerprint, Db, OwnerDb};
+use crate::demo::{ensure_tenant, Names};
+use crate::ids::TenantId;
+use crate::patients::repo as patients_repo;
+use crate::rbac::Role;
+use secrecy::SecretString;
+use sqlx::Connection;
+
+/// A seeded clinic: one user per requested role (username = role name,
+/// password = `TEST_PASSWORD`) and `patients` patients numbered MR-000001….
+pub struct TestClinic {
+    pub id: TenantId,
+    pub code: String,
+}
+
+pub const TEST_PASSWORD: &str = "test password for a clinic";
+
+pub struct TestDb {
+    pub app: Db,
+    pub owner: OwnerDb,
+    pub name: String,
+    pub app_url: String,
+    pub owner_url: String,
+}
+
+/// Replaces the database name in a `postgres://…/name?params` URL.
+pub fn with_database(url: &str, db: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let scheme_end = base.find("://").map_or(0, |i| i + 3);
+    let path_start = base[scheme_end..].find('/').map_or(base.len(), |i| scheme_end + i);
+    let mut out = format!("{}/{db}", &base[..path_start]);
+    if let Some(q) = query {
+        out.push('?');
+        out.push_str(q);
+    }
+    out
+}
+
+fn env_url(key: &str) -> String {
+    if let Ok(v) = std::env::var(key) {
+        return v;
+    }
+    let dev_env = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../.healipro/dev.env");
+    std::fs::read_to_string(&dev_env)
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix(&format!("{key}=")).map(str::to_owned))
+        })
+        .unwrap_or_else(|| panic!("{key} is not set and {} has none: run `cargo xtask db start`", dev_env.display()))
+}
+
+impl TestDb {
+    /// A fresh, migrated, empty database.
+    pub async fn new() -> TestDb {
+        let owner_url = env_url("DATABASE_OWNER_URL");
+        let app_url = env_url("DATABASE_URL");
+        let template = format!("tmpl_{}", migrations_fingerprint());
+        let name = format!("t_{}", &uuid::Uuid::new_v4().simple().to_string()[..16]);
+
+        let mut admin = sqlx::PgConnection::connect(&with_database(&owner_url, "postgres"))
+            .await
+            .expect("connect as owner to the maintenance database");
+        // Serialise template creation and cloning across parallel tests.
+        sqlx::query("SELECT pg_advisory_lock(7240001)")
+            .execute(&mut admin)
+            .await
+            .expect("advisory lock");
+        let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+            .bind(&template)
+            .fetch_one(&mut admin)
+            .await
+            .expect("look up template");
+        if !exists {
+            let building = format!("{template}_building");
+            sqlx::query(&format!("DROP DATABASE IF EXISTS \"{building}\""))
+                .execute(&mut admin)
+                .await
+                .expect("drop half-built template");
+            sqlx::query(&format!("CREATE DATABASE \"{building}\""))
+                .execute(&mut admin)
+                .await
+                .expect("create template database");
+            let owner = OwnerDb::connect(&with_database(&owner_url, &building))
+                .await
+                .expect("connect to template");
+            owner.migrate().await.expect("migrate template");
+            owner.close().await;
+            sqlx::query(&format!("ALTER DATABASE \"{building}\" RENAME TO \"{template}\""))
+                .execute(&mut admin)
+                .await
+                .expect("publish template");
+        }
+        sqlx::query(&format!("CREATE DATABASE \"{name}\" TEMPLATE \"{template}\""))
+            .execute(&mut admin)
+            .await
+            .expect("clone template");
+        sqlx::query("SELECT pg_advisory_unlock(7240001)")
+            .execute(&mut admin)
+            .await
+            .expect("advisory unlock");
+        admin.close().await.ok();
+
+        let owner_url = with_database(&owner_url, &name);
+        let app_url = with_database(&app_url, &name);
+        let owner = OwnerDb::connect(&owner_url).await.expect("connect owner");
+        let app = Db::connect(&app_url, 8).await.expect("connect app");
+        TestDb {
+            app,
+            owner,
+            name,
+            app_url,
+            owner_url,
+        }
+    }
+
+    /// Creates a clinic with one user per role and `patients` patients. Patient
+    /// names depend on `code`, MR numbers do not (so two clinics share them).
+    pub async fn clinic(&self, code: &str, roles: &[Role], patients: usize) -> TestClinic {
+        let id = ensure_tenant(&self.owner, code, &format!("Clinic {code}"))
+            .await
+            .expect("create tenant");
+        let passwords = Passwords::new();
+        let mut tx = self.app.tenant_tx_for(id).await.expect("tenant tx");
+        for role in roles {
+            let user = NewUser {
+                username: role.as_str().replace('_', ""),
+                display_name: format!("{} of {code}", role.label()),
+                roles: vec![*role],
+            };
+            auth::upsert_user(&mut tx, &passwords, &user, &SecretString::from(TEST_PASSWORD))
+                .await
+                .expect("create user");
+        }
+        let seed = code.bytes().fold(7u64, |h, b| h.wrapping_mul(31).wrapping_add(u64::from(b)));
+        let names = Names::load().expect("names");
+        patients_repo::insert_many(&mut tx, &names.patients(seed, patients))
+            .await
+            .expect("insert patients");
+        tx.commit().await.expect("commit clinic");
+        TestClinic {
+            id,
+            code: code.to_owned(),
+        }
+    }
+
+    /// Signs in as `username` of `clinic` (password `TEST_PASSWORD`).
+    pub async fn login(&self, clinic: &TestClinic, username: &str) -> (Session, SessionToken) {
+        let creds = Credentials {
+            clinic_code: clinic.code.clone(),
+            username: username.to_owned(),
+            password: SecretString::from(TEST_PASSWORD),
+        };
+        auth::login(&self.app, &Passwords::new(), &creds).await.expect("login")
+    }
+
+    /// Runs SQL as the owner (to break a property on purpose in a test).
+    pub async fn owner_exec(&self, sql: &str) {
+        let mut conn = sqlx::PgConnection::connect(&self.owner_url)
+            .await
+            .expect("connect owner");
+        sqlx::raw_sql(sql).execute(&mut conn).await.expect(sql);
+        conn.close().await.ok();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_database;
+
+    #[test]
+    fn replaces_database_name() {
+        assert_eq!(with_database("postgres://u:p@h:5/healipro", "t_1"), "postgres://u:p@h:5/t_1");
+        assert_eq!(
+            with_database("postgres://u:p@h:5/healipro?sslmode=disable", "x"),
+            "postgres://u:p@h:5/x?sslmode=disable"
+        );
+        assert_eq!(with_database("postgres://u@h", "x"), "postgres://u@h/x");
+    }
+}

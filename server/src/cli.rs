@@ -1,0 +1,258 @@
+//! The `healipro` command line: serve, migrate and operator commands. Every
+//! command has `--help`; errors exit non-zero with a message saying what to do.
+
+use anyhow::{bail, Context};
+use clap::{Parser, Subcommand};
+use healipro_core::db::{selftest, Db, OwnerDb};
+use healipro_core::demo::{self, DemoLogin};
+use healipro_core::ids::TenantId;
+use healipro_core::tenants;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(name = "healipro", version, about = "Healipro clinic management: server and operator commands")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Connection settings, from the environment (`.healipro/dev.env` in development).
+#[derive(clap::Args, Clone)]
+pub struct DbArgs {
+    /// Runtime role URL (healipro_app: no BYPASSRLS).
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: String,
+}
+
+#[derive(clap::Args, Clone)]
+pub struct OwnerArgs {
+    /// Owner role URL (healipro_owner): migrations and operator commands only.
+    #[arg(long, env = "DATABASE_OWNER_URL", hide_env_values = true)]
+    pub database_owner_url: String,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Serve the web application.
+    Serve {
+        #[command(flatten)]
+        db: DbArgs,
+        /// Address to listen on.
+        #[arg(long, env = "HEALIPRO_ADDR", default_value = "127.0.0.1:3000")]
+        addr: SocketAddr,
+        /// Database connections in the runtime pool.
+        #[arg(long, env = "HEALIPRO_DB_POOL", default_value_t = 16)]
+        pool: u32,
+    },
+    /// Apply pending database migrations (as the owner role).
+    Migrate {
+        #[command(flatten)]
+        owner: OwnerArgs,
+    },
+    /// Demo data for trying every role.
+    #[command(subcommand)]
+    Demo(DemoCmd),
+    /// Create and list tenants (clinics).
+    #[command(subcommand)]
+    Tenant(TenantCmd),
+    /// Checks to run against a deployment; they change nothing.
+    #[command(subcommand)]
+    Selftest(SelftestCmd),
+}
+
+#[derive(Subcommand)]
+pub enum DemoCmd {
+    /// Create the two demo clinics (Al-Noor Clinic, Shifa Medical Centre) with one
+    /// user per role and a few hundred patients; print the logins.
+    Seed {
+        #[command(flatten)]
+        db: DbArgs,
+        #[command(flatten)]
+        owner: OwnerArgs,
+        /// Where to write the logins as JSON (kept private: mode 600).
+        #[arg(long)]
+        logins: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum TenantCmd {
+    /// Create a tenant.
+    Create {
+        #[command(flatten)]
+        owner: OwnerArgs,
+        /// Clinic code used at sign-in, e.g. `alnoor`.
+        #[arg(long)]
+        code: String,
+        /// Display name, e.g. "Al-Noor Clinic".
+        #[arg(long)]
+        name: String,
+        #[arg(long, default_value = "clinic", value_parser = ["clinic", "hospital"])]
+        tier: String,
+    },
+    /// List tenants.
+    List {
+        #[command(flatten)]
+        owner: OwnerArgs,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum SelftestCmd {
+    /// Catalog, fail-closed, pool and cross-tenant isolation checks. Exits 1 on
+    /// any failure. Every probe is rolled back.
+    Isolation {
+        #[command(flatten)]
+        db: DbArgs,
+        #[command(flatten)]
+        owner: OwnerArgs,
+    },
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve { db, addr, pool } => serve(&db.database_url, addr, pool).await,
+        Command::Migrate { owner } => {
+            let owner = connect_owner(&owner).await?;
+            owner.migrate().await.context("migrations failed")?;
+            println!("migrations applied");
+            Ok(())
+        }
+        Command::Demo(DemoCmd::Seed { db, owner, logins }) => seed(&db, &owner, &logins).await,
+        Command::Tenant(cmd) => tenant(cmd).await,
+        Command::Selftest(SelftestCmd::Isolation { db, owner }) => isolation(&db, &owner).await,
+    }
+}
+
+async fn connect_owner(args: &OwnerArgs) -> anyhow::Result<OwnerDb> {
+    OwnerDb::connect(&args.database_owner_url)
+        .await
+        .context("cannot connect as the owner role (check DATABASE_OWNER_URL; in development run `cargo xtask db start`)")
+}
+
+async fn connect_app(args: &DbArgs, pool: u32) -> anyhow::Result<Db> {
+    Db::connect(&args.database_url, pool)
+        .await
+        .context("cannot connect as the runtime role (check DATABASE_URL; in development run `cargo xtask db start`)")
+}
+
+async fn serve(database_url: &str, addr: SocketAddr, pool: u32) -> anyhow::Result<()> {
+    let services = crate::services(database_url, pool)
+        .await
+        .context("cannot connect to the database (check DATABASE_URL)")?;
+    let state = crate::AppState {
+        leptos_options: crate::leptos_options(addr),
+        services,
+    };
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr} (is another server running?)"))?;
+    tracing::info!("Healipro listening on http://{addr}");
+    axum::serve(listener, crate::router(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        tokio::signal::ctrl_c().await.ok();
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}
+
+async fn seed(db: &DbArgs, owner: &OwnerArgs, path: &PathBuf) -> anyhow::Result<()> {
+    let existing: Vec<DemoLogin> = match std::fs::read_to_string(path) {
+        Ok(text) => serde_json::from_str(&text).unwrap_or_default(),
+        Err(_) => Vec::new(),
+    };
+    let owner = connect_owner(owner).await?;
+    let app = connect_app(db, 4).await?;
+    let passwords = healipro_core::auth::passwords::Passwords::new();
+    let logins = demo::seed(&owner, &app, &passwords, &existing)
+        .await
+        .context("seeding the demo clinics failed")?;
+    write_private(path, &serde_json::to_string_pretty(&logins)?)?;
+    println!("Demo clinics ready. Sign in with clinic code, username and password:");
+    println!();
+    println!("  clinic   username    password                           role         name");
+    for l in &logins {
+        println!(
+            "  {:<8} {:<11} {:<34} {:<12} {}",
+            l.clinic_code,
+            l.username,
+            l.password,
+            l.roles.join("+"),
+            l.display_name
+        );
+    }
+    println!();
+    println!("  (also in {})", path.display());
+    Ok(())
+}
+
+fn write_private(path: &PathBuf, contents: &str) -> anyhow::Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::write(path, contents).with_context(|| format!("cannot write {}", path.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+    }
+    Ok(())
+}
+
+async fn tenant(cmd: TenantCmd) -> anyhow::Result<()> {
+    match cmd {
+        TenantCmd::Create { owner, code, name, tier } => {
+            let code = tenants::normalize_code(&code).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let owner = connect_owner(&owner).await?;
+            let mut tx = owner.platform_tx().await?;
+            if tenants::repo::find_by_code(&mut tx, &code).await?.is_some() {
+                bail!("a tenant with code `{code}` already exists");
+            }
+            let t = tenants::repo::create(&mut tx, TenantId::new_random(), &code, name.trim(), &tier).await?;
+            tx.commit().await?;
+            println!("created tenant {} ({}) id {}", t.code, t.name, t.id);
+            Ok(())
+        }
+        TenantCmd::List { owner } => {
+            let owner = connect_owner(&owner).await?;
+            let mut tx = owner.platform_tx().await?;
+            for t in tenants::repo::list(&mut tx).await? {
+                println!("{:<12} {:<9} {}  {}", t.code, t.tier, t.id, t.name);
+            }
+            tx.commit().await?;
+            Ok(())
+        }
+    }
+}
+
+async fn isolation(db: &DbArgs, owner: &OwnerArgs) -> anyhow::Result<()> {
+    let owner = connect_owner(owner).await?;
+    let app = connect_app(db, 4).await?;
+    let report = selftest::run(&app, &owner).await.context("self-test could not run")?;
+    for c in &report.checks {
+        println!("{} {} — {}", if c.ok { "PASS" } else { "FAIL" }, c.name, c.detail);
+    }
+    let failed = report.failures().len();
+    println!("selftest isolation: {} passed, {failed} failed", report.checks.len() - failed);
+    if failed > 0 {
+        bail!("{failed} isolation check(s) failed");
+    }
+    Ok(())
+}

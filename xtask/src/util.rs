@@ -1,0 +1,548 @@
+//! Shared helpers: project paths, running child processes, `.env`-style files,
+//! free ports and a tiny HTTP probe.
+
+use std::collections::BTreeMap;
+use std::ffi::OsStr;
+use std::fs;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitStatus, Output, Stdio};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use anyhow::{anyhow, bail, Context, Result};
+
+/// Name of the server binary built by cargo-leptos (the `server` crate's `[[bin]]`).
+pub const SERVER_BIN: &str = "healipro";
+
+/// Every path xtask works with.
+#[derive(Debug, Clone)]
+pub struct Ctx {
+    /// Workspace root (the parent of `xtask/`).
+    pub root: PathBuf,
+    /// Cargo target dir: `$CARGO_TARGET_DIR` or `<root>/target`.
+    pub target_dir: PathBuf,
+    /// Tools folder outside the repo: `$HOME/.cache/healipro/tools`.
+    pub tools_dir: PathBuf,
+    /// Project-private state: `<root>/.healipro` (gitignored).
+    pub state_dir: PathBuf,
+}
+
+impl Ctx {
+    pub fn new() -> Result<Self> {
+        let root = workspace_root()?;
+        let target_dir = match std::env::var_os("CARGO_TARGET_DIR").filter(|v| !v.is_empty()) {
+            Some(dir) => absolute(Path::new(&dir))?,
+            None => root.join("target"),
+        };
+        let tools_dir = home_dir()?.join(".cache/healipro/tools");
+        let state_dir = root.join(".healipro");
+        Ok(Self {
+            root,
+            target_dir,
+            tools_dir,
+            state_dir,
+        })
+    }
+
+    /// `<target>/debug/healipro`, built by `cargo leptos build`.
+    pub fn server_bin(&self) -> PathBuf {
+        self.target_dir.join("debug").join(SERVER_BIN)
+    }
+
+    /// Where cargo-leptos writes the site (`site-root = "target/site"` is
+    /// relative to the workspace root, not to `CARGO_TARGET_DIR`).
+    pub fn site_root(&self) -> PathBuf {
+        self.root.join("target").join("site")
+    }
+
+    pub fn dev_env_path(&self) -> PathBuf {
+        self.state_dir.join("dev.env")
+    }
+
+    pub fn end2end_dir(&self) -> PathBuf {
+        self.root.join("end2end")
+    }
+
+    /// Creates `<root>/.healipro` (mode 0755 so that the `postgres` OS user
+    /// can traverse into `pg/`; the secrets inside are mode 0600).
+    pub fn ensure_state_dir(&self) -> Result<()> {
+        fs::create_dir_all(&self.state_dir)
+            .with_context(|| format!("cannot create {}", self.state_dir.display()))
+    }
+}
+
+fn workspace_root() -> Result<PathBuf> {
+    // `cargo run` sets CARGO_MANIFEST_DIR for the running binary too; prefer it
+    // over the compile-time value so that a shared CARGO_TARGET_DIR reused by
+    // clones at different paths (CI) never points at another checkout.
+    let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .filter(|dir| dir.join("Cargo.toml").is_file() && dir.join("src/main.rs").is_file())
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    let root = manifest_dir.parent().ok_or_else(|| {
+        anyhow!(
+            "xtask manifest dir {} has no parent",
+            manifest_dir.display()
+        )
+    })?;
+    if !root.join("Cargo.toml").is_file() {
+        bail!(
+            "workspace root {} has no Cargo.toml; run xtask through `cargo xtask …` from the repository",
+            root.display()
+        );
+    }
+    Ok(root.to_path_buf())
+}
+
+pub fn home_dir() -> Result<PathBuf> {
+    std::env::var_os("HOME")
+        .filter(|h| !h.is_empty())
+        .map(PathBuf::from)
+        .ok_or_else(|| anyhow!("$HOME is not set; set it to your home directory"))
+}
+
+/// `$CARGO_HOME` or `$HOME/.cargo`.
+pub fn cargo_home() -> Result<PathBuf> {
+    match std::env::var_os("CARGO_HOME").filter(|v| !v.is_empty()) {
+        Some(dir) => absolute(Path::new(&dir)),
+        None => Ok(home_dir()?.join(".cargo")),
+    }
+}
+
+pub fn absolute(path: &Path) -> Result<PathBuf> {
+    if path.is_absolute() {
+        Ok(path.to_path_buf())
+    } else {
+        Ok(std::env::current_dir()
+            .context("cannot read the current directory")?
+            .join(path))
+    }
+}
+
+/// Prepends `<tools>/node_modules/.bin` and `$CARGO_HOME/bin` to PATH for this
+/// process, so every child process inherits it. Called once at the very start
+/// of `main`, before any thread exists.
+pub fn setup_env(ctx: &Ctx) -> Result<()> {
+    let mut dirs = vec![
+        ctx.tools_dir.join("node_modules/.bin"),
+        cargo_home()?.join("bin"),
+    ];
+    if let Some(existing) = std::env::var_os("PATH") {
+        for dir in std::env::split_paths(&existing) {
+            if !dirs.contains(&dir) {
+                dirs.push(dir);
+            }
+        }
+    }
+    let joined = std::env::join_paths(dirs).context("a PATH entry contains ':'")?;
+    std::env::set_var("PATH", joined);
+    // Child cargo processes run in the workspace root: hand them an absolute
+    // target dir so a relative CARGO_TARGET_DIR keeps meaning the same folder.
+    if std::env::var_os("CARGO_TARGET_DIR").is_some_and(|v| !v.is_empty()) {
+        std::env::set_var("CARGO_TARGET_DIR", &ctx.target_dir);
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------
+// Output
+
+/// A top-level step: `==> message`.
+pub fn step(msg: impl AsRef<str>) {
+    println!("==> {}", msg.as_ref());
+    flush();
+}
+
+/// Something that was already fine: `    ok: message`.
+pub fn ok(msg: impl AsRef<str>) {
+    println!("    ok: {}", msg.as_ref());
+    flush();
+}
+
+/// An indented detail line.
+pub fn note(msg: impl AsRef<str>) {
+    println!("    {}", msg.as_ref());
+    flush();
+}
+
+pub fn flush() {
+    let _ = std::io::stdout().flush();
+    let _ = std::io::stderr().flush();
+}
+
+pub fn fmt_duration(d: Duration) -> String {
+    let secs = d.as_secs_f64();
+    if secs < 60.0 {
+        format!("{secs:.1}s")
+    } else {
+        let total = d.as_secs();
+        format!("{}m{:02}s", total / 60, total % 60)
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Processes
+
+/// Shell-like rendering of a command (program and arguments; not the env).
+pub fn display_cmd(cmd: &Command) -> String {
+    let mut parts = vec![quote(cmd.get_program())];
+    parts.extend(cmd.get_args().map(quote));
+    parts.join(" ")
+}
+
+fn quote(s: &OsStr) -> String {
+    let s = s.to_string_lossy();
+    let plain = !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./=:@%+,".contains(c));
+    if plain {
+        s.into_owned()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
+}
+
+pub fn describe_status(status: ExitStatus) -> String {
+    match (status.code(), status.signal()) {
+        (Some(code), _) => format!("exit code {code}"),
+        (None, Some(sig)) => format!("signal {sig}"),
+        _ => "unknown status".to_string(),
+    }
+}
+
+/// Runs a command with inherited stdio (output streams live), after printing
+/// it. Fails with the command line and its exit code.
+pub fn run(cmd: &mut Command) -> Result<()> {
+    let status = run_status(cmd)?;
+    if !status.success() {
+        bail!(
+            "`{}` failed with {}",
+            display_cmd(cmd),
+            describe_status(status)
+        );
+    }
+    Ok(())
+}
+
+/// Like [`run`] but returns the exit status instead of failing on non-zero.
+pub fn run_status(cmd: &mut Command) -> Result<ExitStatus> {
+    println!("    $ {}", display_cmd(cmd));
+    flush();
+    cmd.status()
+        .with_context(|| format!("cannot start `{}`", display_cmd(cmd)))
+}
+
+/// Runs a command quietly and captures its output (for probes such as
+/// `--version`). An error only when the program cannot be started.
+pub fn capture(cmd: &mut Command) -> Result<Output> {
+    cmd.stdin(Stdio::null())
+        .output()
+        .with_context(|| format!("cannot start `{}`", display_cmd(cmd)))
+}
+
+/// Captured stdout of a successful command, trimmed.
+pub fn capture_stdout(cmd: &mut Command) -> Result<String> {
+    let out = capture(cmd)?;
+    if !out.status.success() {
+        bail!(
+            "`{}` failed with {}: {}",
+            display_cmd(cmd),
+            describe_status(out.status),
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+/// Finds an executable on PATH.
+pub fn which(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(name))
+        .find(|candidate| {
+            candidate
+                .metadata()
+                .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+                .unwrap_or(false)
+        })
+}
+
+pub fn is_root() -> bool {
+    static ROOT: OnceLock<bool> = OnceLock::new();
+    *ROOT.get_or_init(|| {
+        capture_stdout(Command::new("id").arg("-u"))
+            .map(|uid| uid == "0")
+            .unwrap_or(false)
+    })
+}
+
+pub fn current_user() -> Result<String> {
+    capture_stdout(Command::new("id").arg("-un")).context("cannot determine the current user")
+}
+
+/// Builds a command that runs as root: directly when we are root, else via sudo.
+pub fn root_cmd(program: &str) -> Command {
+    if is_root() {
+        Command::new(program)
+    } else {
+        let mut cmd = Command::new("sudo");
+        cmd.arg(program);
+        cmd
+    }
+}
+
+/// Last `lines` lines of a text file (for server logs in error messages).
+pub fn tail(path: &Path, lines: usize) -> String {
+    match fs::read(path) {
+        Ok(bytes) => {
+            let text = String::from_utf8_lossy(&bytes);
+            let all: Vec<&str> = text.lines().collect();
+            let start = all.len().saturating_sub(lines);
+            all[start..]
+                .iter()
+                .map(|l| format!("      | {l}"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        }
+        Err(e) => format!("      (cannot read {}: {e})", path.display()),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// KEY=VALUE files
+
+/// Parses a KEY=VALUE file (blank lines and `#` comments ignored). Order kept.
+pub fn read_env_file(path: &Path) -> Result<Vec<(String, String)>> {
+    let text = match fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+    };
+    let mut out = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let line = line.strip_prefix("export ").unwrap_or(line);
+        let (key, value) = line.split_once('=').ok_or_else(|| {
+            anyhow!(
+                "{}:{}: expected KEY=VALUE; fix or delete the file",
+                path.display(),
+                n + 1
+            )
+        })?;
+        let value = value.trim();
+        let value = value
+            .strip_prefix('"')
+            .and_then(|v| v.strip_suffix('"'))
+            .unwrap_or(value);
+        out.push((key.trim().to_string(), value.to_string()));
+    }
+    Ok(out)
+}
+
+/// Writes a KEY=VALUE file atomically with mode 0600.
+pub fn write_env_file(path: &Path, entries: &[(String, String)], header: &str) -> Result<()> {
+    let mut text = String::new();
+    for line in header.lines() {
+        text.push_str("# ");
+        text.push_str(line);
+        text.push('\n');
+    }
+    for (k, v) in entries {
+        text.push_str(&format!("{k}={v}\n"));
+    }
+    write_private(path, text.as_bytes())
+}
+
+/// Writes a file atomically (temp file + rename) with mode 0600.
+pub fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
+    let tmp = path.with_extension("tmp");
+    let _ = fs::remove_file(&tmp);
+    {
+        let mut file = fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&tmp)
+            .with_context(|| format!("cannot create {}", tmp.display()))?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+    }
+    fs::set_permissions(&tmp, fs::Permissions::from_mode(0o600))?;
+    fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// Loads `.healipro/dev.env` as a map; fails with a hint when it is missing.
+pub fn load_dev_env(ctx: &Ctx) -> Result<BTreeMap<String, String>> {
+    let path = ctx.dev_env_path();
+    if !path.is_file() {
+        bail!(
+            "{} does not exist yet; run `cargo xtask db start` to create the dev database",
+            path.display()
+        );
+    }
+    Ok(read_env_file(&path)?.into_iter().collect())
+}
+
+/// Environment for running the server binary: the dev.env variables plus the
+/// Leptos runtime settings (site root, pkg dir, output name, address).
+pub fn server_env(ctx: &Ctx) -> Result<BTreeMap<String, String>> {
+    let mut env = load_dev_env(ctx)?;
+    let addr = env
+        .get("HEALIPRO_ADDR")
+        .cloned()
+        .ok_or_else(|| anyhow!("HEALIPRO_ADDR missing from dev.env; run `cargo xtask db start`"))?;
+    env.insert(
+        "LEPTOS_SITE_ROOT".into(),
+        ctx.site_root().to_string_lossy().into_owned(),
+    );
+    env.insert("LEPTOS_SITE_PKG_DIR".into(), "pkg".into());
+    env.insert("LEPTOS_OUTPUT_NAME".into(), SERVER_BIN.into());
+    env.insert("LEPTOS_SITE_ADDR".into(), addr);
+    Ok(env)
+}
+
+/// A command for the server binary with [`server_env`] applied.
+pub fn server_cmd(ctx: &Ctx, env: &BTreeMap<String, String>) -> Result<Command> {
+    let bin = ctx.server_bin();
+    if !bin.is_file() {
+        bail!(
+            "server binary {} not found; `cargo leptos build` should have produced it \
+             (is the server crate's [[bin]] named `{SERVER_BIN}`?)",
+            bin.display()
+        );
+    }
+    let mut cmd = Command::new(bin);
+    cmd.current_dir(&ctx.root).envs(env);
+    Ok(cmd)
+}
+
+/// `cargo leptos build` (debug) in the workspace root. LEPTOS_* variables are
+/// removed: cargo-leptos reads them as config overrides, and different values
+/// would change the compile-time environment and force rebuilds.
+pub fn cargo_leptos_build(ctx: &Ctx) -> Result<()> {
+    step("building with `cargo leptos build` (debug)");
+    let mut cmd = Command::new("cargo");
+    cmd.args(["leptos", "build"]).current_dir(&ctx.root);
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with("LEPTOS_") {
+            cmd.env_remove(key);
+        }
+    }
+    run(&mut cmd).context(
+        "the build failed; fix the errors above (`cargo xtask tools` installs missing tools)",
+    )?;
+    let bin = ctx.server_bin();
+    if !bin.is_file() {
+        bail!(
+            "`cargo leptos build` succeeded but {} is missing; the server crate's binary must be named `{SERVER_BIN}`",
+            bin.display()
+        );
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------
+// Network
+
+pub fn port_is_free(port: u16) -> bool {
+    TcpListener::bind(("127.0.0.1", port)).is_ok()
+}
+
+/// First free TCP port on 127.0.0.1 in `range`, skipping `exclude`.
+pub fn free_port(range: std::ops::Range<u16>, exclude: &[u16]) -> Result<u16> {
+    let (start, end) = (range.start, range.end);
+    range
+        .filter(|p| !exclude.contains(p))
+        .find(|&p| port_is_free(p))
+        .ok_or_else(|| anyhow!("no free TCP port on 127.0.0.1 between {start} and {end}"))
+}
+
+/// A free port below 32768, starting the scan at a random point (so that
+/// concurrent runs rarely race for the same port).
+pub fn fresh_port(exclude: &[u16]) -> Result<u16> {
+    const LOW: u16 = 20000;
+    const HIGH: u16 = 32768;
+    let start = LOW + rand::random::<u16>() % (HIGH - LOW);
+    free_port(start..HIGH, exclude).or_else(|_| free_port(LOW..start, exclude))
+}
+
+/// `GET http://<addr><path>` and returns the status code.
+pub fn http_status(addr: &str, path: &str) -> Result<u16> {
+    let sock: SocketAddr = addr
+        .parse()
+        .with_context(|| format!("bad address {addr}"))?;
+    let mut stream = TcpStream::connect_timeout(&sock, Duration::from_secs(2))?;
+    stream.set_read_timeout(Some(Duration::from_secs(5)))?;
+    stream.set_write_timeout(Some(Duration::from_secs(5)))?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nUser-Agent: xtask\r\nConnection: close\r\n\r\n"
+    )?;
+    let mut buf = [0u8; 64];
+    let mut got = Vec::new();
+    while !got.contains(&b'\n') && got.len() < 256 {
+        let n = stream.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        got.extend_from_slice(&buf[..n]);
+    }
+    let line = String::from_utf8_lossy(&got);
+    line.split_whitespace()
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .ok_or_else(|| {
+            anyhow!(
+                "not an HTTP response: {:?}",
+                line.lines().next().unwrap_or("")
+            )
+        })
+}
+
+/// 32 random hex characters.
+pub fn random_hex32() -> String {
+    let bytes: [u8; 16] = rand::random();
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_file_roundtrip() {
+        let dir = std::env::temp_dir().join(format!("xtask-test-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("x.env");
+        let entries = vec![
+            ("A".to_string(), "postgres://u:p@h:1/db".to_string()),
+            ("B".to_string(), "x=y".to_string()),
+        ];
+        write_env_file(&path, &entries, "header\nsecond").unwrap();
+        assert_eq!(read_env_file(&path).unwrap(), entries);
+        let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn quoting() {
+        let mut cmd = Command::new("psql");
+        cmd.args(["-c", "select 1", "a'b", "--x=y"]);
+        assert_eq!(display_cmd(&cmd), r"psql -c 'select 1' 'a'\''b' --x=y");
+    }
+
+    #[test]
+    fn hex() {
+        let h = random_hex32();
+        assert_eq!(h.len(), 32);
+        assert!(h.chars().all(|c| c.is_ascii_hexdigit()));
+    }
+}
