@@ -19,7 +19,9 @@ pub enum AppError {
     Unauthenticated,
     #[error("This screen is locked. Sign in again to continue.")]
     Locked,
-    #[error("Something went wrong on our side. If it keeps happening, quote reference {request_id}.")]
+    #[error(
+        "Something went wrong on our side. If it keeps happening, quote reference {request_id}."
+    )]
     Internal { request_id: String },
     #[error("Could not reach the server. Check the connection and try again.")]
     Transport { message: String },
@@ -57,7 +59,10 @@ impl From<healipro_core::Error> for AppError {
             other => {
                 let request_id = uuid::Uuid::new_v4().simple().to_string()[..12].to_owned();
                 tracing::error!(%request_id, error = %other, "request failed");
-                (StatusCode::INTERNAL_SERVER_ERROR, AppError::Internal { request_id })
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    AppError::Internal { request_id },
+                )
             }
         };
         if let Some(resp) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {

@@ -15,7 +15,8 @@ pub struct Services {
 }
 
 pub fn services() -> Result<Services, AppError> {
-    use_context::<Services>().ok_or_else(|| healipro_core::Error::Internal("services not provided".into()).into())
+    use_context::<Services>()
+        .ok_or_else(|| healipro_core::Error::Internal("services not provided".into()).into())
 }
 
 /// The session token from the request's cookie, if any.
@@ -35,7 +36,8 @@ pub fn session_token() -> Option<SessionToken> {
 /// Authenticates the request and returns its session with the tenant
 /// transaction that will serve it (one transaction, one tenant).
 pub async fn authed() -> Result<(Session, TenantTx), AppError> {
-    let token = session_token().ok_or_else(|| AppError::from(healipro_core::Error::Unauthenticated))?;
+    let token =
+        session_token().ok_or_else(|| AppError::from(healipro_core::Error::Unauthenticated))?;
     let services = services()?;
     Ok(auth::begin_authenticated(&services.db, &token).await?)
 }

@@ -70,7 +70,11 @@ impl Names {
         (1..=count)
             .map(|n| {
                 let family = pick(&mut rng, &self.family);
-                let sex = if rng.gen_bool(0.5) { Sex::Female } else { Sex::Male };
+                let sex = if rng.gen_bool(0.5) {
+                    Sex::Female
+                } else {
+                    Sex::Male
+                };
                 let given = match sex {
                     Sex::Female => pick(&mut rng, &self.female),
                     _ => pick(&mut rng, &self.male),
@@ -82,7 +86,11 @@ impl Names {
                     family.clone()
                 };
                 let relative = format!("{} {relative_family}", pick(&mut rng, &self.male));
-                let dob = NaiveDate::from_ymd_opt(rng.gen_range(1940..=2024), rng.gen_range(1..=12), rng.gen_range(1..=28));
+                let dob = NaiveDate::from_ymd_opt(
+                    rng.gen_range(1940..=2024),
+                    rng.gen_range(1..=12),
+                    rng.gen_range(1..=28),
+                );
                 NewPatient {
                     mr_number: format!("MR-{n:06}"),
                     full_name: format!("{given} {family}"),
@@ -96,18 +104,23 @@ impl Names {
 }
 
 fn pick(rng: &mut StdRng, list: &[String]) -> String {
-    list.choose(rng).cloned().unwrap_or_else(|| "Khan".to_owned())
+    list.choose(rng)
+        .cloned()
+        .unwrap_or_else(|| "Khan".to_owned())
 }
 
 /// A readable random password (four words and two digits, ≥ 20 characters).
 pub fn generate_password() -> String {
     const WORDS: &[&str] = &[
-        "mango", "river", "indus", "lahore", "karachi", "quetta", "saffron", "falcon", "cedar", "monsoon", "jasmine",
-        "lotus", "amber", "marble", "copper", "harbor", "orchid", "pepper", "silver", "thunder", "valley", "walnut",
-        "zephyr", "bamboo", "cobalt", "desert", "ember", "glacier", "kettle", "lantern", "meadow", "nectar",
+        "mango", "river", "indus", "lahore", "karachi", "quetta", "saffron", "falcon", "cedar",
+        "monsoon", "jasmine", "lotus", "amber", "marble", "copper", "harbor", "orchid", "pepper",
+        "silver", "thunder", "valley", "walnut", "zephyr", "bamboo", "cobalt", "desert", "ember",
+        "glacier", "kettle", "lantern", "meadow", "nectar",
     ];
     let mut rng = rand::rngs::OsRng;
-    let words: Vec<&str> = (0..4).map(|_| *WORDS.choose(&mut rng).unwrap_or(&"mango")).collect();
+    let words: Vec<&str> = (0..4)
+        .map(|_| *WORDS.choose(&mut rng).unwrap_or(&"mango"))
+        .collect();
     format!("{}-{:02}", words.join("-"), rng.gen_range(10..100))
 }
 
@@ -136,7 +149,12 @@ fn demo_staff(names: &Names, seed: u64) -> Vec<NewUser> {
 
 /// Creates (or completes) the demo clinics. Passwords found in `existing` are
 /// kept for users that already exist; anyone else gets a new password.
-pub async fn seed(owner: &OwnerDb, app: &Db, passwords: &Passwords, existing: &[DemoLogin]) -> Result<Vec<DemoLogin>> {
+pub async fn seed(
+    owner: &OwnerDb,
+    app: &Db,
+    passwords: &Passwords,
+    existing: &[DemoLogin],
+) -> Result<Vec<DemoLogin>> {
     let names = Names::load()?;
     let mut logins = Vec::new();
     for (index, (code, name, patient_count)) in CLINICS.into_iter().enumerate() {
@@ -153,7 +171,8 @@ pub async fn seed(owner: &OwnerDb, app: &Db, passwords: &Passwords, existing: &[
                 (Some(pw), true) => pw,
                 (known, _) => {
                     let pw = known.unwrap_or_else(generate_password);
-                    auth::upsert_user(&mut tx, passwords, &user, &SecretString::from(pw.clone())).await?;
+                    auth::upsert_user(&mut tx, passwords, &user, &SecretString::from(pw.clone()))
+                        .await?;
                     pw
                 }
             };

@@ -19,7 +19,10 @@ pub enum Error {
     Forbidden,
     /// Bad input, with a message a receptionist understands.
     #[error("{field}: {message}")]
-    Validation { field: &'static str, message: String },
+    Validation {
+        field: &'static str,
+        message: String,
+    },
     #[error("conflict: {0}")]
     Conflict(String),
     #[error("configuration: {0}")]

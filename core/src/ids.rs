@@ -29,9 +29,9 @@ macro_rules! uuid_id {
         impl FromStr for $name {
             type Err = crate::Error;
             fn from_str(s: &str) -> Result<Self, Self::Err> {
-                Uuid::parse_str(s.trim())
-                    .map(Self)
-                    .map_err(|_| crate::Error::validation($what, concat!("is not a valid ", $what, " id")))
+                Uuid::parse_str(s.trim()).map(Self).map_err(|_| {
+                    crate::Error::validation($what, concat!("is not a valid ", $what, " id"))
+                })
             }
         }
     };

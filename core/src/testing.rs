@@ -37,7 +37,9 @@ pub fn with_database(url: &str, db: &str) -> String {
         None => (url, None),
     };
     let scheme_end = base.find("://").map_or(0, |i| i + 3);
-    let path_start = base[scheme_end..].find('/').map_or(base.len(), |i| scheme_end + i);
+    let path_start = base[scheme_end..]
+        .find('/')
+        .map_or(base.len(), |i| scheme_end + i);
     let mut out = format!("{}/{db}", &base[..path_start]);
     if let Some(q) = query {
         out.push('?');
@@ -57,7 +59,12 @@ fn env_url(key: &str) -> String {
             s.lines()
                 .find_map(|l| l.strip_prefix(&format!("{key}=")).map(str::to_owned))
         })
-        .unwrap_or_else(|| panic!("{key} is not set and {} has none: run `cargo xtask db start`", dev_env.display()))
+        .unwrap_or_else(|| {
+            panic!(
+                "{key} is not set and {} has none: run `cargo xtask db start`",
+                dev_env.display()
+            )
+        })
 }
 
 impl TestDb {
@@ -76,11 +83,12 @@ impl TestDb {
             .execute(&mut admin)
             .await
             .expect("advisory lock");
-        let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
-            .bind(&template)
-            .fetch_one(&mut admin)
-            .await
-            .expect("look up template");
+        let exists: bool =
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+                .bind(&template)
+                .fetch_one(&mut admin)
+                .await
+                .expect("look up template");
         if !exists {
             let building = format!("{template}_building");
             sqlx::query(&format!("DROP DATABASE IF EXISTS \"{building}\""))
@@ -96,15 +104,19 @@ impl TestDb {
                 .expect("connect to template");
             owner.migrate().await.expect("migrate template");
             owner.close().await;
-            sqlx::query(&format!("ALTER DATABASE \"{building}\" RENAME TO \"{template}\""))
-                .execute(&mut admin)
-                .await
-                .expect("publish template");
-        }
-        sqlx::query(&format!("CREATE DATABASE \"{name}\" TEMPLATE \"{template}\""))
+            sqlx::query(&format!(
+                "ALTER DATABASE \"{building}\" RENAME TO \"{template}\""
+            ))
             .execute(&mut admin)
             .await
-            .expect("clone template");
+            .expect("publish template");
+        }
+        sqlx::query(&format!(
+            "CREATE DATABASE \"{name}\" TEMPLATE \"{template}\""
+        ))
+        .execute(&mut admin)
+        .await
+        .expect("clone template");
         sqlx::query("SELECT pg_advisory_unlock(7240001)")
             .execute(&mut admin)
             .await
@@ -138,11 +150,18 @@ impl TestDb {
                 display_name: format!("{} of {code}", role.label()),
                 roles: vec![*role],
             };
-            auth::upsert_user(&mut tx, &passwords, &user, &SecretString::from(TEST_PASSWORD))
-                .await
-                .expect("create user");
+            auth::upsert_user(
+                &mut tx,
+                &passwords,
+                &user,
+                &SecretString::from(TEST_PASSWORD),
+            )
+            .await
+            .expect("create user");
         }
-        let seed = code.bytes().fold(7u64, |h, b| h.wrapping_mul(31).wrapping_add(u64::from(b)));
+        let seed = code
+            .bytes()
+            .fold(7u64, |h, b| h.wrapping_mul(31).wrapping_add(u64::from(b)));
         let names = Names::load().expect("names");
         patients_repo::insert_many(&mut tx, &names.patients(seed, patients))
             .await
@@ -161,7 +180,9 @@ impl TestDb {
             username: username.to_owned(),
             password: SecretString::from(TEST_PASSWORD),
         };
-        auth::login(&self.app, &Passwords::new(), &creds).await.expect("login")
+        auth::login(&self.app, &Passwords::new(), &creds)
+            .await
+            .expect("login")
     }
 
     /// Runs SQL as the owner (to break a property on purpose in a test).
@@ -180,7 +201,10 @@ mod tests {
 
     #[test]
     fn replaces_database_name() {
-        assert_eq!(with_database("postgres://u:p@h:5/healipro", "t_1"), "postgres://u:p@h:5/t_1");
+        assert_eq!(
+            with_database("postgres://u:p@h:5/healipro", "t_1"),
+            "postgres://u:p@h:5/t_1"
+        );
         assert_eq!(
             with_database("postgres://u:p@h:5/healipro?sslmode=disable", "x"),
             "postgres://u:p@h:5/x?sslmode=disable"

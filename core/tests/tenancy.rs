@@ -11,7 +11,9 @@ use healipro_core::testing::{TestClinic, TestDb};
 use healipro_core::Error;
 
 async fn two_clinics(db: &TestDb) -> (TestClinic, TestClinic) {
-    let a = db.clinic("clinica", &[Role::Operator, Role::Doctor], 40).await;
+    let a = db
+        .clinic("clinica", &[Role::Operator, Role::Doctor], 40)
+        .await;
     let b = db.clinic("clinicb", &[Role::Operator], 30).await;
     // Give every clinic table rows in both tenants (sessions come from logins).
     db.login(&a, "operator").await;
@@ -52,14 +54,17 @@ async fn catalog_meta_test_passes_on_the_migrated_schema() {
     assert_all_pass(&checks);
     // Every clinic table is covered by name.
     for table in selftest::clinic_tables(&db.owner).await.unwrap() {
-        assert!(checks.iter().any(|c| c.name == format!("catalog: clinic.{table} tenancy shape")));
+        assert!(checks
+            .iter()
+            .any(|c| c.name == format!("catalog: clinic.{table} tenancy shape")));
     }
 }
 
 #[tokio::test]
 async fn catalog_meta_test_fails_when_force_rls_is_dropped() {
     let db = TestDb::new().await;
-    db.owner_exec("ALTER TABLE clinic.patients NO FORCE ROW LEVEL SECURITY").await;
+    db.owner_exec("ALTER TABLE clinic.patients NO FORCE ROW LEVEL SECURITY")
+        .await;
     let checks = selftest::catalog(&db.owner, "healipro_app").await.unwrap();
     assert_fails(&checks, "clinic.patients", "not FORCEd");
 }
@@ -67,9 +72,14 @@ async fn catalog_meta_test_fails_when_force_rls_is_dropped() {
 #[tokio::test]
 async fn catalog_meta_test_fails_for_a_table_without_tenancy() {
     let db = TestDb::new().await;
-    db.owner_exec("CREATE TABLE clinic.forgotten (id uuid PRIMARY KEY, note text)").await;
+    db.owner_exec("CREATE TABLE clinic.forgotten (id uuid PRIMARY KEY, note text)")
+        .await;
     let checks = selftest::catalog(&db.owner, "healipro_app").await.unwrap();
-    assert_fails(&checks, "clinic.forgotten", "no `tenant_id uuid NOT NULL` column");
+    assert_fails(
+        &checks,
+        "clinic.forgotten",
+        "no `tenant_id uuid NOT NULL` column",
+    );
     assert_fails(&checks, "clinic.forgotten", "not ENABLEd");
     assert_fails(&checks, "clinic.forgotten", "no PERMISSIVE policy");
     assert_fails(&checks, "clinic.forgotten", "not led by tenant_id");
@@ -92,7 +102,8 @@ async fn catalog_meta_test_fails_for_a_wrong_policy_or_a_restrictive_one() {
 #[tokio::test]
 async fn catalog_meta_test_fails_when_the_app_role_gains_table_powers() {
     let db = TestDb::new().await;
-    db.owner_exec("GRANT TRUNCATE, TRIGGER ON clinic.patients TO healipro_app").await;
+    db.owner_exec("GRANT TRUNCATE, TRIGGER ON clinic.patients TO healipro_app")
+        .await;
     let checks = selftest::catalog(&db.owner, "healipro_app").await.unwrap();
     assert_fails(&checks, "no TRUNCATE", "clinic.patients: TRUNCATE");
     assert_fails(&checks, "no TRUNCATE", "clinic.patients: TRIGGER");
@@ -103,7 +114,9 @@ async fn catalog_meta_test_checks_role_attributes() {
     let db = TestDb::new().await;
     // The owner role has CREATEDB and BYPASSRLS: checking it as if it were the
     // runtime role must fail on exactly those powers.
-    let checks = selftest::catalog(&db.owner, "healipro_owner").await.unwrap();
+    let checks = selftest::catalog(&db.owner, "healipro_owner")
+        .await
+        .unwrap();
     assert_fails(&checks, "NOBYPASSRLS", "BYPASSRLS");
     assert_fails(&checks, "NOBYPASSRLS", "CREATEDB");
     assert_fails(&checks, "owns nothing", "table clinic.patients");
@@ -115,16 +128,24 @@ async fn fail_closed_without_a_tenant() {
     two_clinics(&db).await;
     let checks = selftest::fail_closed(&db.app, &db.owner).await.unwrap();
     assert_all_pass(&checks);
-    assert!(checks.iter().all(|c| !c.detail.contains("vacuous")), "{checks:#?}");
+    assert!(
+        checks.iter().all(|c| !c.detail.contains("vacuous")),
+        "{checks:#?}"
+    );
 }
 
 #[tokio::test]
 async fn fail_closed_check_goes_red_when_rls_is_disabled() {
     let db = TestDb::new().await;
     two_clinics(&db).await;
-    db.owner_exec("ALTER TABLE clinic.patients DISABLE ROW LEVEL SECURITY").await;
+    db.owner_exec("ALTER TABLE clinic.patients DISABLE ROW LEVEL SECURITY")
+        .await;
     let checks = selftest::fail_closed(&db.app, &db.owner).await.unwrap();
-    assert_fails(&checks, "clinic.patients", "transaction without tenant: 70 rows");
+    assert_fails(
+        &checks,
+        "clinic.patients",
+        "transaction without tenant: 70 rows",
+    );
 }
 
 #[tokio::test]
@@ -133,8 +154,14 @@ async fn cross_tenant_probes_pass_for_every_table() {
     two_clinics(&db).await;
     let checks = selftest::cross_tenant(&db.app, &db.owner).await.unwrap();
     assert_all_pass(&checks);
-    assert_eq!(checks.len(), selftest::clinic_tables(&db.owner).await.unwrap().len());
-    assert!(checks.iter().all(|c| !c.detail.contains("vacuous")), "{checks:#?}");
+    assert_eq!(
+        checks.len(),
+        selftest::clinic_tables(&db.owner).await.unwrap().len()
+    );
+    assert!(
+        checks.iter().all(|c| !c.detail.contains("vacuous")),
+        "{checks:#?}"
+    );
 }
 
 #[tokio::test]
@@ -176,7 +203,9 @@ async fn services_show_nothing_of_another_clinic() {
 
     // B's patients, seen from B's own side.
     let mut tx_b = db.app.tenant_tx_for(b.id).await.unwrap();
-    let b_patients = patients_repo::search(&mut tx_b, &PatientQuery::All, 1000, 0).await.unwrap();
+    let b_patients = patients_repo::search(&mut tx_b, &PatientQuery::All, 1000, 0)
+        .await
+        .unwrap();
     tx_b.rollback().await.unwrap();
     assert_eq!(b_patients.len(), 30);
 
@@ -184,7 +213,9 @@ async fn services_show_nothing_of_another_clinic() {
     // List: every page of A holds only A's patients (40 of them).
     let mut seen = Vec::new();
     for page in 0.. {
-        let p = patients::service::list(&mut tx, &session_a, "", page).await.unwrap();
+        let p = patients::service::list(&mut tx, &session_a, "", page)
+            .await
+            .unwrap();
         seen.extend(p.patients.into_iter().map(|p| p.id));
         if !p.has_more {
             break;
@@ -195,11 +226,15 @@ async fn services_show_nothing_of_another_clinic() {
 
     // Search: an MR number both clinics use finds only A's patient; a name
     // prefix of B's patient finds none of B's.
-    let mr = patients::service::list(&mut tx, &session_a, "MR-000001", 0).await.unwrap();
+    let mr = patients::service::list(&mut tx, &session_a, "MR-000001", 0)
+        .await
+        .unwrap();
     assert_eq!(mr.patients.len(), 1);
     assert!(seen.contains(&mr.patients[0].id));
     for bp in b_patients.iter().take(10) {
-        let found = patients::service::list(&mut tx, &session_a, &bp.full_name, 0).await.unwrap();
+        let found = patients::service::list(&mut tx, &session_a, &bp.full_name, 0)
+            .await
+            .unwrap();
         assert!(found.patients.iter().all(|p| p.id != bp.id));
     }
 
@@ -250,8 +285,16 @@ async fn failed_logins_say_the_same_thing_whatever_was_wrong() {
     let (a, _) = two_clinics(&db).await;
     let cases = [
         (a.code.as_str(), "operator", "wrong password here"),
-        (a.code.as_str(), "nobody", healipro_core::testing::TEST_PASSWORD),
-        ("noclinic", "operator", healipro_core::testing::TEST_PASSWORD),
+        (
+            a.code.as_str(),
+            "nobody",
+            healipro_core::testing::TEST_PASSWORD,
+        ),
+        (
+            "noclinic",
+            "operator",
+            healipro_core::testing::TEST_PASSWORD,
+        ),
         ("!!", "operator", healipro_core::testing::TEST_PASSWORD),
     ];
     for (clinic, user, pw) in cases {

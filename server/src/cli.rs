@@ -11,7 +11,11 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 #[derive(Parser)]
-#[command(name = "healipro", version, about = "Healipro clinic management: server and operator commands")]
+#[command(
+    name = "healipro",
+    version,
+    about = "Healipro clinic management: server and operator commands"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -56,6 +60,9 @@ pub enum Command {
     /// Create and list tenants (clinics).
     #[command(subcommand)]
     Tenant(TenantCmd),
+    /// Create users.
+    #[command(subcommand)]
+    User(UserCmd),
     /// Checks to run against a deployment; they change nothing.
     #[command(subcommand)]
     Selftest(SelftestCmd),
@@ -99,6 +106,29 @@ pub enum TenantCmd {
 }
 
 #[derive(Subcommand)]
+pub enum UserCmd {
+    /// Create a user in a clinic (or update an existing user's name, roles and
+    /// password). Without --password-stdin a password is generated and printed once.
+    Create {
+        #[command(flatten)]
+        db: DbArgs,
+        /// Clinic code, e.g. `alnoor`.
+        #[arg(long)]
+        clinic: String,
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        display_name: String,
+        /// Built-in role; repeat for several (admin, doctor, operator, pharmacist, lab_tech, auditor).
+        #[arg(long = "role", required = true)]
+        roles: Vec<String>,
+        /// Read the password from standard input (first line).
+        #[arg(long)]
+        password_stdin: bool,
+    },
+}
+
+#[derive(Subcommand)]
 pub enum SelftestCmd {
     /// Catalog, fail-closed, pool and cross-tenant isolation checks. Exits 1 on
     /// any failure. Every probe is rolled back.
@@ -121,6 +151,24 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Demo(DemoCmd::Seed { db, owner, logins }) => seed(&db, &owner, &logins).await,
         Command::Tenant(cmd) => tenant(cmd).await,
+        Command::User(UserCmd::Create {
+            db,
+            clinic,
+            username,
+            display_name,
+            roles,
+            password_stdin,
+        }) => {
+            create_user(
+                &db,
+                &clinic,
+                &username,
+                &display_name,
+                &roles,
+                password_stdin,
+            )
+            .await
+        }
         Command::Selftest(SelftestCmd::Isolation { db, owner }) => isolation(&db, &owner).await,
     }
 }
@@ -161,7 +209,8 @@ async fn shutdown_signal() {
     };
     #[cfg(unix)]
     let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
             s.recv().await;
         }
     };
@@ -218,14 +267,21 @@ fn write_private(path: &PathBuf, contents: &str) -> anyhow::Result<()> {
 
 async fn tenant(cmd: TenantCmd) -> anyhow::Result<()> {
     match cmd {
-        TenantCmd::Create { owner, code, name, tier } => {
+        TenantCmd::Create {
+            owner,
+            code,
+            name,
+            tier,
+        } => {
             let code = tenants::normalize_code(&code).map_err(|e| anyhow::anyhow!("{e}"))?;
             let owner = connect_owner(&owner).await?;
             let mut tx = owner.platform_tx().await?;
             if tenants::repo::find_by_code(&mut tx, &code).await?.is_some() {
                 bail!("a tenant with code `{code}` already exists");
             }
-            let t = tenants::repo::create(&mut tx, TenantId::new_random(), &code, name.trim(), &tier).await?;
+            let t =
+                tenants::repo::create(&mut tx, TenantId::new_random(), &code, name.trim(), &tier)
+                    .await?;
             tx.commit().await?;
             println!("created tenant {} ({}) id {}", t.code, t.name, t.id);
             Ok(())
@@ -242,15 +298,88 @@ async fn tenant(cmd: TenantCmd) -> anyhow::Result<()> {
     }
 }
 
+async fn create_user(
+    db: &DbArgs,
+    clinic: &str,
+    username: &str,
+    display_name: &str,
+    roles: &[String],
+    password_stdin: bool,
+) -> anyhow::Result<()> {
+    use healipro_core::auth::{self, passwords::Passwords, NewUser};
+    use healipro_core::rbac::Role;
+    let roles = roles
+        .iter()
+        .map(|r| {
+            Role::parse(r).ok_or_else(|| {
+                anyhow::anyhow!(
+                    "unknown role `{r}` (admin, doctor, operator, pharmacist, lab_tech, auditor)"
+                )
+            })
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let username = username.trim().to_ascii_lowercase();
+    let (password, generated) = if password_stdin {
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line)?;
+        (line.trim_end_matches(['\r', '\n']).to_owned(), false)
+    } else {
+        (demo::generate_password(), true)
+    };
+    if password.chars().count() < 12 {
+        bail!("the password must have at least 12 characters");
+    }
+    let code = tenants::normalize_code(clinic).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let app = connect_app(db, 2).await?;
+    let mut ptx = app.platform_tx().await?;
+    let tenant = tenants::repo::find_by_code(&mut ptx, &code)
+        .await?
+        .ok_or_else(|| {
+            anyhow::anyhow!("no clinic with code `{code}` (see `healipro tenant list`)")
+        })?;
+    ptx.commit().await?;
+    let mut tx = app.tenant_tx_for(tenant.id).await?;
+    let existed = auth::user_exists(&mut tx, &username).await?;
+    let user = NewUser {
+        username: username.clone(),
+        display_name: display_name.trim().to_owned(),
+        roles,
+    };
+    auth::upsert_user(&mut tx, &Passwords::new(), &user, &password.clone().into())
+        .await
+        .context("could not save the user (usernames are 2-64 of a-z, 0-9, . _ -)")?;
+    tx.commit().await?;
+    println!(
+        "{} user {username} in {} ({})",
+        if existed { "updated" } else { "created" },
+        tenant.name,
+        tenant.code
+    );
+    if generated {
+        println!("password (shown once): {password}");
+    }
+    Ok(())
+}
+
 async fn isolation(db: &DbArgs, owner: &OwnerArgs) -> anyhow::Result<()> {
     let owner = connect_owner(owner).await?;
     let app = connect_app(db, 4).await?;
-    let report = selftest::run(&app, &owner).await.context("self-test could not run")?;
+    let report = selftest::run(&app, &owner)
+        .await
+        .context("self-test could not run")?;
     for c in &report.checks {
-        println!("{} {} — {}", if c.ok { "PASS" } else { "FAIL" }, c.name, c.detail);
+        println!(
+            "{} {} — {}",
+            if c.ok { "PASS" } else { "FAIL" },
+            c.name,
+            c.detail
+        );
     }
     let failed = report.failures().len();
-    println!("selftest isolation: {} passed, {failed} failed", report.checks.len() - failed);
+    println!(
+        "selftest isolation: {} passed, {failed} failed",
+        report.checks.len() - failed
+    );
     if failed > 0 {
         bail!("{failed} isolation check(s) failed");
     }

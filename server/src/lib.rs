@@ -52,7 +52,10 @@ async fn healthz(State(state): State<AppState>) -> (::http::StatusCode, &'static
         Ok(()) => (::http::StatusCode::OK, "ok"),
         Err(e) => {
             tracing::error!(error = %e, "health check: database unreachable");
-            (::http::StatusCode::SERVICE_UNAVAILABLE, "database unreachable")
+            (
+                ::http::StatusCode::SERVICE_UNAVAILABLE,
+                "database unreachable",
+            )
         }
     }
 }

@@ -1,10 +1,1801 @@
-//! `cargo xtask bench <name>`: benchmarks. None are defined yet.
+//! `cargo xtask bench <name> [args…]`: benchmarks.
+//!
+//! - `read-patient`: loads 1,000 tenants × 1,000 patients into the database
+//!   `healipro_bench` (once; reused on later runs), then measures (a) pgbench
+//!   running the transaction the server runs to read one patient
+//!   (`BEGIN` + `clinic.set_tenant` in one round trip, the select by primary
+//!   key, `COMMIT`) and (b) the release server's `POST /api/patients/get`
+//!   with logged-in sessions, one after the other on the same machine, and
+//!   prints both throughputs and their ratio (budget: (b) ≥ 60 % of (a)), plus
+//!   the `EXPLAIN` of the query under row-level security, which must use the
+//!   tenant-leading primary key `patients_pkey`.
 
-use anyhow::{bail, Result};
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-use crate::util::Ctx;
+use anyhow::{anyhow, bail, Context, Result};
+use clap::Parser;
+use rand::Rng;
+
+use crate::pg::{self, Pg, APP_ROLE, OWNER_ROLE};
+use crate::tools::{self, PG_BIN_DIR};
+use crate::util::{self, Ctx, SERVER_BIN};
+
+/// Every benchmark: name and what it measures.
+const BENCHMARKS: &[(&str, &str)] = &[(
+    "read-patient",
+    "1,000 tenants x 1,000 patients: pgbench (set_tenant + select by pk) vs the server's \
+     POST /api/patients/get; budget HTTP >= 60 % of pgbench; EXPLAIN uses patients_pkey",
+)];
 
 /// Runs the benchmark called `name` with extra `args`.
-pub fn run(_ctx: &Ctx, name: &str, _args: &[String]) -> Result<()> {
-    bail!("unknown benchmark `{name}` (no benchmarks are defined yet; see xtask/src/bench.rs)")
+pub fn run(ctx: &Ctx, name: &str, args: &[String]) -> Result<()> {
+    match name {
+        "read-patient" => read_patient(ctx, args),
+        "list" | "help" | "--help" | "-h" => {
+            print_benchmarks();
+            Ok(())
+        }
+        _ => {
+            print_benchmarks();
+            bail!("unknown benchmark `{name}` (available: {})", names())
+        }
+    }
+}
+
+fn names() -> String {
+    BENCHMARKS
+        .iter()
+        .map(|(n, _)| *n)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn print_benchmarks() {
+    println!("Benchmarks (`cargo xtask bench <name> --help` for options):");
+    for (name, about) in BENCHMARKS {
+        println!("  {name:<14} {about}");
+    }
+    util::flush();
+}
+
+// ---------------------------------------------------------------------------
+// read-patient
+
+const BENCH_DB: &str = "healipro_bench";
+const TENANTS: u32 = 1000;
+const PATIENTS: u32 = 1000;
+/// Written as the database comment once the load has finished, so an
+/// interrupted load is never mistaken for a complete one.
+const LOAD_MARKER: &str = "healipro bench read-patient: 1000 tenants x 1000 patients (v1)";
+const BENCH_USER: &str = "bench";
+const WARMUP: Duration = Duration::from_secs(2);
+/// (b) must reach this share of (a).
+const BUDGET_PERCENT: f64 = 60.0;
+/// Largest share of failed HTTP requests tolerated.
+const MAX_ERROR_RATE: f64 = 0.001;
+/// The columns the server selects (core/src/patients/repo.rs).
+const PATIENT_COLUMNS: &str =
+    "id, mr_number, full_name, father_or_husband_name, sex, date_of_birth";
+const PATIENT_PATH: &str = "/api/patients/get";
+const LOGIN_PATH: &str = "/api/auth/login";
+const SESSION_COOKIE: &str = "__Host-healipro_session";
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "cargo xtask bench read-patient",
+    about = "Read one patient: pgbench (set_tenant + select by primary key) against the \
+             server's POST /api/patients/get, 1,000 tenants x 1,000 patients"
+)]
+struct ReadPatientArgs {
+    /// Concurrent clients, for pgbench and for the HTTP load generator alike.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=128))]
+    clients: u32,
+    /// Measured seconds for each side (each after a 2 s warm-up that is not counted).
+    #[arg(long, default_value_t = 15, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    seconds: u64,
+    /// How many tenants (the first K of the 1,000) get a logged-in session;
+    /// every request picks one of them and one of its 1,000 patients.
+    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    tenants: u32,
+    /// Drop and reload the benchmark database even when it looks complete.
+    #[arg(long)]
+    reload: bool,
+    /// Skip `cargo leptos build --release` and use the existing release binary.
+    #[arg(long)]
+    no_build: bool,
+    /// Server database pool size (HEALIPRO_DB_POOL); the server's default when absent.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=500))]
+    pool: Option<u32>,
+}
+
+fn read_patient(ctx: &Ctx, args: &[String]) -> Result<()> {
+    let opts = match ReadPatientArgs::try_parse_from(
+        std::iter::once("cargo xtask bench read-patient".to_string()).chain(args.iter().cloned()),
+    ) {
+        Ok(opts) => opts,
+        Err(e) if e.use_stderr() => bail!("{e}"),
+        Err(e) => {
+            // --help / --version
+            print!("{e}");
+            return Ok(());
+        }
+    };
+    let total = Instant::now();
+    let duration = Duration::from_secs(opts.seconds);
+
+    if opts.no_build {
+        util::step("skipping the build (--no-build)");
+    } else {
+        tools::ensure_tools(ctx)?;
+        build_release(ctx)?;
+    }
+    let bin = release_bin(ctx);
+    if !bin.is_file() {
+        bail!(
+            "release server binary {} not found; run without --no-build",
+            bin.display()
+        );
+    }
+
+    let (pg, port, _) = pg::ensure_dev_db(ctx, false)?;
+    let mut env = util::server_env(ctx)?;
+    for key in ["DATABASE_URL", "DATABASE_OWNER_URL"] {
+        let url = env
+            .get(key)
+            .cloned()
+            .with_context(|| format!("{key} missing from dev.env; run `cargo xtask db start`"))?;
+        env.insert(key.to_string(), pg::with_database(&url, BENCH_DB));
+    }
+    let app = PgUrl::parse(&env["DATABASE_URL"], APP_ROLE)?;
+    let owner = PgUrl::parse(&env["DATABASE_OWNER_URL"], OWNER_ROLE)?;
+
+    prepare_database(ctx, &pg, port, &bin, &env, &owner, opts.reload)?;
+    let password = prepare_users(ctx, &bin, &env, &owner, opts.tenants)?;
+
+    let dev_web_port = env
+        .get("HEALIPRO_ADDR")
+        .and_then(|a| a.rsplit_once(':'))
+        .and_then(|(_, p)| p.parse().ok())
+        .unwrap_or(0);
+    let web_port = util::fresh_port(&[port, dev_web_port])?;
+    let addr: SocketAddr = format!("127.0.0.1:{web_port}").parse()?;
+    env.insert("HEALIPRO_ADDR".into(), addr.to_string());
+    env.insert("LEPTOS_SITE_ADDR".into(), addr.to_string());
+    env.insert("HEALIPRO_URL".into(), format!("http://{addr}"));
+    if let Some(pool) = opts.pool {
+        env.insert("HEALIPRO_DB_POOL".into(), pool.to_string());
+    }
+    let mut server = start_server(ctx, &bin, &env, addr)?;
+
+    let sessions = login_all(addr, opts.tenants, &password)?;
+    check_reads(&app, addr, &sessions, opts.tenants)?;
+
+    let cpu = CpuProbe::new(&pg, server.pid());
+    let a = run_pgbench(ctx, &app, opts.clients, opts.tenants, duration, &cpu)?;
+    let b = run_http(addr, &sessions, opts.clients, duration, &cpu)?;
+    server.stop();
+
+    let plan = explain(&app)?;
+
+    let ratio = 100.0 * b.rps / a.tps;
+    let budget_ok = ratio >= BUDGET_PERCENT;
+    let errors_ok = b.error_rate() <= MAX_ERROR_RATE;
+    let pass = |ok: bool| if ok { "PASS" } else { "FAIL" };
+    println!();
+    util::step(format!(
+        "read-patient ({TENANTS} tenants x {PATIENTS} patients, {} tenants logged in, {} clients, {} s)",
+        opts.tenants, opts.clients, opts.seconds
+    ));
+    let a_num = format!("{:.0}", a.tps);
+    let b_num = format!("{:.0}", b.rps);
+    let width = a_num.len().max(b_num.len());
+    println!(
+        "  (a) pgbench  set_tenant + select by pk : {a_num:>width$} tx/s   (avg latency {:.2} ms)",
+        a.latency_ms
+    );
+    println!(
+        "  (b) HTTP     POST {PATIENT_PATH}    : {b_num:>width$} req/s  (p50 {:.2} ms, p99 {:.2} ms)",
+        b.p50_ms, b.p99_ms
+    );
+    if b.errors > 0 || !errors_ok {
+        println!(
+            "      HTTP errors: {} of {} ({:.3} %; at most {:.1} % allowed): {}",
+            b.errors,
+            b.attempts,
+            100.0 * b.error_rate(),
+            100.0 * MAX_ERROR_RATE,
+            pass(errors_ok)
+        );
+    }
+    println!(
+        "  ratio (b)/(a): {ratio:.0} %   budget >= {BUDGET_PERCENT:.0} %: {}",
+        pass(budget_ok)
+    );
+    println!("  plan: {} : {}", plan.summary, pass(plan.ok));
+    if let Some(cpu) = &a.cpu {
+        println!("  cpu during (a): {}", cpu.render("pgbench"));
+    }
+    if let Some(cpu) = &b.cpu {
+        println!("  cpu during (b): {}", cpu.render("load generator (xtask)"));
+    }
+    println!("  total time {}", util::fmt_duration(total.elapsed()));
+    util::flush();
+
+    let mut failed = Vec::new();
+    if !budget_ok {
+        failed.push(format!(
+            "throughput budget missed: (b) is {ratio:.0} % of (a), below {BUDGET_PERCENT:.0} %"
+        ));
+    }
+    if !errors_ok {
+        failed.push(format!(
+            "{} of {} HTTP requests failed",
+            b.errors, b.attempts
+        ));
+    }
+    if !plan.ok {
+        failed.push("the plan does not use patients_pkey (see EXPLAIN above)".to_string());
+    }
+    if !failed.is_empty() {
+        bail!("read-patient: {}", failed.join("; "));
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------
+// Build and server
+
+fn release_bin(ctx: &Ctx) -> PathBuf {
+    ctx.target_dir.join("release").join(SERVER_BIN)
+}
+
+/// `cargo leptos build --release`, with the same environment handling as
+/// [`util::cargo_leptos_build`] (LEPTOS_* removed so that they do not act as
+/// config overrides).
+fn build_release(ctx: &Ctx) -> Result<()> {
+    util::step("building with `cargo leptos build --release` (several minutes the first time)");
+    let start = Instant::now();
+    let mut cmd = Command::new("cargo");
+    cmd.args(["leptos", "build", "--release"])
+        .current_dir(&ctx.root);
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with("LEPTOS_") {
+            cmd.env_remove(key);
+        }
+    }
+    util::run(&mut cmd).context(
+        "the release build failed; fix the errors above (`cargo xtask tools` installs missing tools)",
+    )?;
+    let bin = release_bin(ctx);
+    if !bin.is_file() {
+        bail!(
+            "`cargo leptos build --release` succeeded but {} is missing",
+            bin.display()
+        );
+    }
+    util::ok(format!(
+        "release build ready in {}",
+        util::fmt_duration(start.elapsed())
+    ));
+    Ok(())
+}
+
+fn server_cmd(ctx: &Ctx, bin: &Path, env: &BTreeMap<String, String>) -> Command {
+    let mut cmd = Command::new(bin);
+    cmd.current_dir(&ctx.root).envs(env);
+    cmd
+}
+
+/// The release server; stopped (SIGTERM, then SIGKILL) when dropped.
+struct Server {
+    child: Option<Child>,
+}
+
+impl Server {
+    fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    fn stop(&mut self) {
+        let Some(mut child) = self.child.take() else {
+            return;
+        };
+        if let Ok(Some(_)) = child.try_wait() {
+            return;
+        }
+        let pid = child.id();
+        util::note(format!("stopping the bench server (pid {pid})"));
+        let _ = Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .stderr(Stdio::null())
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn start_server(
+    ctx: &Ctx,
+    bin: &Path,
+    env: &BTreeMap<String, String>,
+    addr: SocketAddr,
+) -> Result<Server> {
+    util::step(format!("starting the release server on http://{addr}"));
+    let log_path = ctx.state_dir.join("bench-server.log");
+    let log = fs::File::create(&log_path)
+        .with_context(|| format!("cannot create {}", log_path.display()))?;
+    let mut cmd = server_cmd(ctx, bin, env);
+    // The server's own default log filter, whatever this shell has set.
+    cmd.env_remove("RUST_LOG")
+        .arg("serve")
+        .stdin(Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log);
+    println!(
+        "    $ {} (log: {})",
+        util::display_cmd(&cmd),
+        log_path.display()
+    );
+    let mut server = Server {
+        child: Some(
+            cmd.spawn()
+                .with_context(|| format!("cannot start {}", util::display_cmd(&cmd)))?,
+        ),
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Some(child) = server.child.as_mut() {
+            if let Some(status) = child.try_wait()? {
+                server.child = None;
+                bail!(
+                    "the server exited early with {}. Last lines of {}:\n{}",
+                    util::describe_status(status),
+                    log_path.display(),
+                    util::tail(&log_path, 30)
+                );
+            }
+        }
+        match util::http_status(&addr.to_string(), "/healthz") {
+            Ok(200) => break,
+            Ok(_) | Err(_) if Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(200))
+            }
+            last => bail!(
+                "http://{addr}/healthz did not answer 200 within 60 s (last: {}). Last lines of {}:\n{}",
+                match last {
+                    Ok(code) => format!("HTTP {code}"),
+                    Err(e) => e.to_string(),
+                },
+                log_path.display(),
+                util::tail(&log_path, 30)
+            ),
+        }
+    }
+    util::ok("server healthy");
+    Ok(server)
+}
+
+// ---------------------------------------------------------------------------
+// Database
+
+/// The parts of a `postgres://user:password@host:port/db` URL that psql and
+/// pgbench need (the passwords xtask generates are plain hex).
+#[derive(Debug, Clone, PartialEq)]
+struct PgUrl {
+    user: String,
+    password: String,
+    host: String,
+    port: u16,
+    db: String,
+}
+
+impl PgUrl {
+    fn parse(url: &str, expected_user: &str) -> Result<Self> {
+        let bad = || anyhow!("cannot parse the database URL for {expected_user} from dev.env");
+        let rest = url.strip_prefix("postgres://").ok_or_else(bad)?;
+        let (userinfo, rest) = rest.rsplit_once('@').ok_or_else(bad)?;
+        let (user, password) = userinfo.split_once(':').ok_or_else(bad)?;
+        let (hostport, db) = rest.split_once('/').ok_or_else(bad)?;
+        let (host, port) = hostport.rsplit_once(':').ok_or_else(bad)?;
+        let db = db.split('?').next().unwrap_or(db);
+        if user != expected_user {
+            bail!("the database URL logs in as {user}, expected {expected_user}");
+        }
+        Ok(Self {
+            user: user.to_string(),
+            password: password.to_string(),
+            host: host.to_string(),
+            port: port.parse().map_err(|_| bad())?,
+            db: db.to_string(),
+        })
+    }
+
+    /// A PostgreSQL client tool (psql, pgbench) connecting with this URL; the
+    /// password travels in the environment, never on the command line.
+    fn tool(&self, tool: &str) -> Command {
+        let mut cmd = Command::new(Path::new(PG_BIN_DIR).join(tool));
+        cmd.args(["-h", &self.host, "-p", &self.port.to_string()])
+            .args(["-U", &self.user, "-d", &self.db])
+            .env("PGPASSWORD", &self.password)
+            .env_remove("PGSERVICE")
+            .env_remove("PGOPTIONS");
+        cmd
+    }
+
+    /// Runs a psql script (fed on stdin) and returns its unaligned,
+    /// tuples-only output.
+    fn psql(&self, sql: &str) -> Result<String> {
+        let mut cmd = self.tool("psql");
+        cmd.args(["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-f", "-"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd
+            .spawn()
+            .with_context(|| format!("cannot start {}", util::display_cmd(&cmd)))?;
+        child
+            .stdin
+            .take()
+            .ok_or_else(|| anyhow!("no stdin for psql"))?
+            .write_all(sql.as_bytes())?;
+        let out = child.wait_with_output()?;
+        if !out.status.success() {
+            bail!(
+                "psql as {} on database {} failed with {}: {}",
+                self.user,
+                self.db,
+                util::describe_status(out.status),
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+    }
+}
+
+/// Tenant `n` (1-based): `00000000-0000-4000-8000-<n as 12 hex digits>`.
+fn tenant_uuid(n: u32) -> String {
+    format!("00000000-0000-4000-8000-{n:012x}")
+}
+
+/// Patient `p` of tenant `n`: `<n as 8 hex>-0000-4000-8000-<p as 12 hex>`.
+fn patient_uuid(n: u32, p: u32) -> String {
+    format!("{n:08x}-0000-4000-8000-{p:012x}")
+}
+
+/// [`tenant_uuid`] as a SQL expression of an integer expression.
+fn tenant_uuid_sql(n: &str) -> String {
+    format!("('00000000-0000-4000-8000-' || lpad(to_hex({n}), 12, '0'))::uuid")
+}
+
+/// [`patient_uuid`] as a SQL expression of two integer expressions.
+fn patient_uuid_sql(n: &str, p: &str) -> String {
+    format!("(lpad(to_hex({n}), 8, '0') || '-0000-4000-8000-' || lpad(to_hex({p}), 12, '0'))::uuid")
+}
+
+/// The server's read-one-patient select, with the tenant and patient given
+/// as integer expressions.
+fn select_patient_sql(n: &str, p: &str) -> String {
+    format!(
+        "SELECT {PATIENT_COLUMNS} FROM clinic.patients WHERE tenant_id = {} AND id = {}",
+        tenant_uuid_sql(n),
+        patient_uuid_sql(n, p)
+    )
+}
+
+fn migrate(bin: &Path, ctx: &Ctx, env: &BTreeMap<String, String>) -> Result<()> {
+    let mut cmd = server_cmd(ctx, bin, env);
+    cmd.arg("migrate");
+    let out = util::capture(&mut cmd)?;
+    if !out.status.success() {
+        bail!(
+            "`healipro migrate` on {BENCH_DB} failed with {}: {}{}",
+            util::describe_status(out.status),
+            String::from_utf8_lossy(&out.stdout).trim(),
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    Ok(())
+}
+
+/// Makes sure `healipro_bench` holds exactly the benchmark data and the
+/// current schema; (re)loads it otherwise.
+fn prepare_database(
+    ctx: &Ctx,
+    pg: &Pg,
+    port: u16,
+    bin: &Path,
+    env: &BTreeMap<String, String>,
+    owner: &PgUrl,
+    force_reload: bool,
+) -> Result<()> {
+    util::step(format!("checking the benchmark database {BENCH_DB}"));
+    let reason = if force_reload {
+        Some("--reload".to_string())
+    } else {
+        let marker = pg.exec_sql(
+            port,
+            "postgres",
+            &format!(
+                "SELECT coalesce(shobj_description(oid, 'pg_database'), '') \
+                 FROM pg_database WHERE datname = '{BENCH_DB}';"
+            ),
+        )?;
+        if marker.is_empty() {
+            Some(format!(
+                "{BENCH_DB} does not exist or its load never finished"
+            ))
+        } else if marker != LOAD_MARKER {
+            Some(format!("{BENCH_DB} holds other data ({marker:?})"))
+        } else if let Err(e) = migrate(bin, ctx, env) {
+            Some(format!("migrating the existing data failed ({e:#})"))
+        } else {
+            let counts = pg.exec_sql(
+                port,
+                BENCH_DB,
+                "SELECT (SELECT count(*) FROM platform.tenants WHERE code ~ '^bench[0-9]+$') \
+                     || ' ' || (SELECT count(*) FROM clinic.patients p \
+                                JOIN platform.tenants t ON t.id = p.tenant_id \
+                                WHERE t.code ~ '^bench[0-9]+$');",
+            )?;
+            let wanted = format!("{TENANTS} {}", TENANTS * PATIENTS);
+            (counts != wanted).then(|| {
+                format!("{BENCH_DB} has {counts:?} bench tenants/patients, expected {wanted:?}")
+            })
+        }
+    };
+    match reason {
+        None => {
+            util::ok(format!(
+                "{BENCH_DB} holds {TENANTS} tenants x {PATIENTS} patients (reused; --reload reloads)"
+            ));
+            Ok(())
+        }
+        Some(why) => {
+            util::note(format!("(re)loading: {why}"));
+            load_database(ctx, pg, port, bin, env, owner)
+        }
+    }
+}
+
+/// Some names so that rows look like the real thing (the planner does not care).
+const FEMALE: &[&str] = &[
+    "Ayesha", "Fatima", "Zainab", "Maryam", "Sana", "Hira", "Amna", "Khadija", "Rabia", "Nadia",
+    "Saima", "Bushra", "Iqra", "Mehwish", "Farah", "Noor",
+];
+const MALE: &[&str] = &[
+    "Muhammad", "Ahmed", "Ali", "Hassan", "Usman", "Bilal", "Imran", "Tariq", "Kamran", "Zubair",
+    "Faisal", "Asif", "Naveed", "Shahid", "Adnan", "Omar",
+];
+const FAMILY: &[&str] = &[
+    "Khan", "Ahmed", "Malik", "Hussain", "Qureshi", "Siddiqui", "Sheikh", "Chaudhry", "Butt",
+    "Raza", "Iqbal", "Javed", "Aslam", "Mirza", "Abbasi", "Baig",
+];
+
+fn sql_text_array(items: &[&str]) -> String {
+    let quoted: Vec<String> = items.iter().map(|s| format!("'{s}'")).collect();
+    format!("ARRAY[{}]", quoted.join(", "))
+}
+
+/// One chunk of the load: tenants `lo..=hi` and their patients.
+fn load_chunk_sql(lo: u32, hi: u32) -> String {
+    let female = sql_text_array(FEMALE);
+    let male = sql_text_array(MALE);
+    let family = sql_text_array(FAMILY);
+    let (nf, nm, nfam) = (FEMALE.len(), MALE.len(), FAMILY.len());
+    format!(
+        "BEGIN;
+INSERT INTO platform.tenants (id, code, name)
+SELECT {tenant}, 'bench' || n, 'Bench Clinic ' || n
+  FROM generate_series({lo}, {hi}) AS n;
+INSERT INTO clinic.patients
+       (tenant_id, id, mr_number, full_name, father_or_husband_name, sex, date_of_birth)
+SELECT {tenant},
+       {patient},
+       'MR-' || lpad(p::text, 6, '0'),
+       CASE WHEN p % 2 = 0 THEN ({female})[1 + (n * 7 + p) % {nf}]
+            ELSE ({male})[1 + (n * 7 + p) % {nm}] END
+         || ' ' || ({family})[1 + (n * 13 + p * 3) % {nfam}],
+       ({male})[1 + (n * 5 + p * 11) % {nm}] || ' ' || ({family})[1 + (n * 13 + p * 3) % {nfam}],
+       CASE WHEN p % 97 = 0 THEN 'other' WHEN p % 2 = 0 THEN 'female' ELSE 'male' END,
+       CASE WHEN p % 20 = 0 THEN NULL
+            ELSE date '1940-01-01' + ((n * 7919 + p * 104729) % 30000) END
+  FROM generate_series({lo}, {hi}) AS n, generate_series(1, {PATIENTS}) AS p;
+COMMIT;
+",
+        tenant = tenant_uuid_sql("n"),
+        patient = patient_uuid_sql("n", "p"),
+    )
+}
+
+fn load_database(
+    ctx: &Ctx,
+    pg: &Pg,
+    port: u16,
+    bin: &Path,
+    env: &BTreeMap<String, String>,
+    owner: &PgUrl,
+) -> Result<()> {
+    let start = Instant::now();
+    util::note(format!("recreating database {BENCH_DB}"));
+    pg.recreate_database(port, BENCH_DB)?;
+    util::note("applying migrations");
+    migrate(bin, ctx, env)?;
+    util::note(format!(
+        "loading {TENANTS} tenants and {} patients as {OWNER_ROLE}…",
+        group_thousands(u64::from(TENANTS * PATIENTS))
+    ));
+    const CHUNK: u32 = 100;
+    let mut lo = 1;
+    while lo <= TENANTS {
+        let hi = (lo + CHUNK - 1).min(TENANTS);
+        let t = Instant::now();
+        owner
+            .psql(&load_chunk_sql(lo, hi))
+            .with_context(|| format!("loading tenants {lo}-{hi} failed"))?;
+        util::note(format!(
+            "  tenants {lo:>4}-{hi:<4} {:>9} patients  ({}; {} so far)",
+            group_thousands(u64::from(hi) * u64::from(PATIENTS)),
+            util::fmt_duration(t.elapsed()),
+            util::fmt_duration(start.elapsed())
+        ));
+        lo = hi + 1;
+    }
+    let t = Instant::now();
+    util::note("VACUUM (ANALYZE) on the loaded tables…");
+    owner.psql("VACUUM (ANALYZE) platform.tenants, clinic.patients;")?;
+    owner.psql(&format!(
+        "COMMENT ON DATABASE {BENCH_DB} IS '{LOAD_MARKER}';"
+    ))?;
+    util::ok(format!(
+        "loaded in {} (vacuum/analyze {})",
+        util::fmt_duration(start.elapsed()),
+        util::fmt_duration(t.elapsed())
+    ));
+    Ok(())
+}
+
+/// Creates (or updates) the user `bench` in tenant bench1 through
+/// `healipro user create` with a fresh random password, then copies its
+/// password hash to the users `bench` of tenants 2..=k (one argon2 hash, not
+/// k). Old sessions of the bench tenants are deleted. Returns the password.
+fn prepare_users(
+    ctx: &Ctx,
+    bin: &Path,
+    env: &BTreeMap<String, String>,
+    owner: &PgUrl,
+    k: u32,
+) -> Result<String> {
+    util::step(format!(
+        "preparing user `{BENCH_USER}` (operator) in tenants bench1..bench{k}"
+    ));
+    let password = util::random_hex32();
+    let mut cmd = server_cmd(ctx, bin, env);
+    cmd.args([
+        "user",
+        "create",
+        "--clinic",
+        "bench1",
+        "--username",
+        BENCH_USER,
+    ])
+    .args(["--display-name", "Bench Operator", "--role", "operator"])
+    .arg("--password-stdin")
+    .stdin(Stdio::piped())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
+    println!("    $ {} < (password)", util::display_cmd(&cmd));
+    let mut child = cmd
+        .spawn()
+        .with_context(|| format!("cannot start {}", util::display_cmd(&cmd)))?;
+    child
+        .stdin
+        .take()
+        .ok_or_else(|| anyhow!("no stdin for healipro user create"))?
+        .write_all(format!("{password}\n").as_bytes())?;
+    let out = child.wait_with_output()?;
+    if !out.status.success() {
+        bail!(
+            "`healipro user create` failed with {}: {}{}",
+            util::describe_status(out.status),
+            String::from_utf8_lossy(&out.stdout).trim(),
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    util::note(String::from_utf8_lossy(&out.stdout).trim());
+
+    let first = tenant_uuid(1);
+    let bench_tenants = tenant_uuid_sql("n");
+    let copied = owner.psql(&format!(
+        "BEGIN;
+DELETE FROM clinic.sessions
+ WHERE tenant_id IN (SELECT {bench_tenants} FROM generate_series(1, {TENANTS}) AS n);
+WITH src AS (
+    SELECT username, display_name, password_hash, roles
+      FROM clinic.users WHERE tenant_id = '{first}' AND username = '{BENCH_USER}'
+), up AS (
+    INSERT INTO clinic.users (tenant_id, username, display_name, password_hash, roles, active)
+    SELECT {bench_tenants}, src.username, src.display_name, src.password_hash, src.roles, true
+      FROM generate_series(2, {k}) AS n, src
+    ON CONFLICT (tenant_id, username) DO UPDATE
+       SET password_hash = EXCLUDED.password_hash, roles = EXCLUDED.roles, active = true
+    RETURNING 1
+)
+SELECT count(*) FROM up;
+COMMIT;
+"
+    ))?;
+    util::ok(format!(
+        "password hash copied to {copied} more tenant(s); old bench sessions deleted"
+    ));
+    Ok(password)
+}
+
+// ---------------------------------------------------------------------------
+// HTTP: a minimal keep-alive HTTP/1.1 client over std sockets, so that the
+// load generator spends as little of the shared CPU as possible.
+
+struct HttpResponse {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl HttpResponse {
+    fn header_values<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.headers
+            .iter()
+            .filter(move |(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn body_text(&self) -> String {
+        let text = String::from_utf8_lossy(&self.body);
+        let text = text.trim();
+        if text.chars().count() > 200 {
+            format!("{}…", text.chars().take(200).collect::<String>())
+        } else {
+            text.to_string()
+        }
+    }
+}
+
+struct HttpConn {
+    addr: SocketAddr,
+    stream: Option<TcpStream>,
+    buf: Vec<u8>,
+    request: Vec<u8>,
+}
+
+impl HttpConn {
+    fn new(addr: SocketAddr) -> Self {
+        Self {
+            addr,
+            stream: None,
+            buf: Vec::with_capacity(16 * 1024),
+            request: Vec::with_capacity(1024),
+        }
+    }
+
+    fn connect(&mut self) -> Result<&mut TcpStream> {
+        if self.stream.is_none() {
+            let stream = TcpStream::connect_timeout(&self.addr, Duration::from_secs(5))
+                .with_context(|| format!("cannot connect to {}", self.addr))?;
+            stream.set_nodelay(true)?;
+            stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+            stream.set_write_timeout(Some(Duration::from_secs(30)))?;
+            self.stream = Some(stream);
+        }
+        self.stream.as_mut().ok_or_else(|| anyhow!("no connection"))
+    }
+
+    /// `POST path` with a form body; reconnects once when a kept-alive
+    /// connection turns out to be closed.
+    fn post_form(&mut self, path: &str, form: &str, cookie: Option<&str>) -> Result<HttpResponse> {
+        self.request.clear();
+        write!(
+            self.request,
+            "POST {path} HTTP/1.1\r\nHost: {}\r\nAccept: application/json\r\n\
+             Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n",
+            self.addr,
+            form.len()
+        )?;
+        if let Some(cookie) = cookie {
+            write!(self.request, "Cookie: {cookie}\r\n")?;
+        }
+        write!(self.request, "\r\n{form}")?;
+        let reused = self.stream.is_some();
+        match self.exchange() {
+            Ok(resp) => Ok(resp),
+            Err(e) if reused && e.downcast_ref::<Stale>().is_some() => {
+                self.stream = None;
+                self.exchange()
+            }
+            Err(e) => {
+                self.stream = None;
+                Err(e)
+            }
+        }
+    }
+
+    fn exchange(&mut self) -> Result<HttpResponse> {
+        let request = std::mem::take(&mut self.request);
+        let sent = self.connect().and_then(|s| {
+            s.write_all(&request)
+                .map_err(|e| anyhow::Error::new(Stale(e.to_string())))
+        });
+        self.request = request;
+        sent?;
+        let stream = self
+            .stream
+            .as_mut()
+            .ok_or_else(|| anyhow!("no connection"))?;
+        let (resp, close) = read_response(stream, &mut self.buf)?;
+        if close {
+            self.stream = None;
+        }
+        Ok(resp)
+    }
+}
+
+/// The connection was closed before any byte of a response arrived (a
+/// kept-alive connection the server had dropped): safe to retry.
+#[derive(Debug)]
+struct Stale(String);
+
+impl std::fmt::Display for Stale {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "connection closed: {}", self.0)
+    }
+}
+
+impl std::error::Error for Stale {}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+/// Reads more bytes into `buf`; fails at end of stream.
+fn read_more(stream: &mut impl Read, buf: &mut Vec<u8>) -> Result<()> {
+    let old = buf.len();
+    buf.resize(old + 16 * 1024, 0);
+    let n = match stream.read(&mut buf[old..]) {
+        Ok(n) => n,
+        Err(e) => {
+            buf.truncate(old);
+            if old == 0 {
+                return Err(anyhow::Error::new(Stale(e.to_string())));
+            }
+            return Err(e).context("reading the HTTP response");
+        }
+    };
+    buf.truncate(old + n);
+    if n == 0 {
+        if old == 0 {
+            return Err(anyhow::Error::new(Stale("end of stream".into())));
+        }
+        bail!("the server closed the connection in the middle of a response");
+    }
+    Ok(())
+}
+
+/// Reads one response (Content-Length, chunked, or until close). Returns it
+/// and whether the connection must be closed afterwards.
+fn read_response(stream: &mut impl Read, buf: &mut Vec<u8>) -> Result<(HttpResponse, bool)> {
+    buf.clear();
+    let head_end = loop {
+        if let Some(i) = find(buf, b"\r\n\r\n") {
+            break i;
+        }
+        if buf.len() > 64 * 1024 {
+            bail!("HTTP response head larger than 64 KiB");
+        }
+        read_more(stream, buf)?;
+    };
+    let head = std::str::from_utf8(&buf[..head_end]).context("HTTP response head is not UTF-8")?;
+    let mut lines = head.split("\r\n");
+    let status_line = lines.next().unwrap_or("");
+    let status: u16 = status_line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| anyhow!("not an HTTP status line: {status_line:?}"))?;
+    let http10 = status_line.starts_with("HTTP/1.0");
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        .collect();
+    let get = |name: &str| {
+        headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    };
+    let mut close =
+        http10 || get("connection").is_some_and(|v| v.to_ascii_lowercase().contains("close"));
+    let chunked =
+        get("transfer-encoding").is_some_and(|v| v.to_ascii_lowercase().contains("chunked"));
+    let length: Option<usize> = get("content-length").and_then(|v| v.parse().ok());
+    let mut pos = head_end + 4;
+    let body = if chunked {
+        let mut body = Vec::new();
+        loop {
+            let line_end = loop {
+                if let Some(i) = find(&buf[pos..], b"\r\n") {
+                    break pos + i;
+                }
+                read_more(stream, buf)?;
+            };
+            let size_text = std::str::from_utf8(&buf[pos..line_end])?;
+            let size_text = size_text.split(';').next().unwrap_or("").trim();
+            let size = usize::from_str_radix(size_text, 16)
+                .with_context(|| format!("bad chunk size {size_text:?}"))?;
+            pos = line_end + 2;
+            if size == 0 {
+                // Trailers, up to an empty line.
+                loop {
+                    let end = loop {
+                        if let Some(i) = find(&buf[pos..], b"\r\n") {
+                            break pos + i;
+                        }
+                        read_more(stream, buf)?;
+                    };
+                    let empty = end == pos;
+                    pos = end + 2;
+                    if empty {
+                        break;
+                    }
+                }
+                break;
+            }
+            while buf.len() < pos + size + 2 {
+                read_more(stream, buf)?;
+            }
+            body.extend_from_slice(&buf[pos..pos + size]);
+            pos += size + 2;
+        }
+        body
+    } else if let Some(len) = length {
+        while buf.len() < pos + len {
+            read_more(stream, buf)?;
+        }
+        buf[pos..pos + len].to_vec()
+    } else if status == 204 || status == 304 || (100..200).contains(&status) {
+        Vec::new()
+    } else {
+        // Delimited by the end of the connection.
+        close = true;
+        loop {
+            let before = buf.len();
+            let mut tmp = [0u8; 16 * 1024];
+            let n = stream.read(&mut tmp)?;
+            if n == 0 {
+                break;
+            }
+            buf.truncate(before);
+            buf.extend_from_slice(&tmp[..n]);
+        }
+        buf[pos..].to_vec()
+    };
+    Ok((
+        HttpResponse {
+            status,
+            headers,
+            body,
+        },
+        close,
+    ))
+}
+
+/// A logged-in tenant: its number and the `Cookie` header value.
+#[derive(Clone)]
+struct BenchSession {
+    tenant: u32,
+    cookie: String,
+}
+
+fn login_all(addr: SocketAddr, k: u32, password: &str) -> Result<Vec<BenchSession>> {
+    util::step(format!(
+        "logging in `{BENCH_USER}` in {k} tenant(s) over HTTP"
+    ));
+    let start = Instant::now();
+    let mut conn = HttpConn::new(addr);
+    let mut sessions = Vec::with_capacity(k as usize);
+    for n in 1..=k {
+        let form = format!("clinic_code=bench{n}&username={BENCH_USER}&password={password}");
+        let mut tries = 0;
+        let resp = loop {
+            let resp = conn.post_form(LOGIN_PATH, &form, None)?;
+            tries += 1;
+            if resp.status == 429 && tries < 30 {
+                // Login throttling: wait as told (or a second) and retry.
+                let wait = resp
+                    .header_values("retry-after")
+                    .next()
+                    .and_then(|v| v.parse::<u64>().ok())
+                    .unwrap_or(1)
+                    .clamp(1, 30);
+                std::thread::sleep(Duration::from_secs(wait));
+                continue;
+            }
+            break resp;
+        };
+        if !(200..300).contains(&resp.status) {
+            bail!(
+                "login to bench{n} answered HTTP {}: {}",
+                resp.status,
+                resp.body_text()
+            );
+        }
+        let value = resp
+            .header_values("set-cookie")
+            .filter_map(|v| v.split(';').next())
+            .filter_map(|kv| kv.trim().split_once('='))
+            .find(|(k, v)| *k == SESSION_COOKIE && !v.is_empty())
+            .map(|(_, v)| v.to_string())
+            .ok_or_else(|| {
+                anyhow!(
+                    "login to bench{n} answered HTTP {} without a {SESSION_COOKIE} cookie",
+                    resp.status
+                )
+            })?;
+        sessions.push(BenchSession {
+            tenant: n,
+            cookie: format!("{SESSION_COOKIE}={value}"),
+        });
+    }
+    util::ok(format!(
+        "{k} session(s) in {}",
+        util::fmt_duration(start.elapsed())
+    ));
+    Ok(sessions)
+}
+
+/// Functional checks before measuring: each session reads one of its
+/// patients (and gets that patient back), a session cannot read another
+/// tenant's patient, and pgbench's SQL finds a row.
+fn check_reads(app: &PgUrl, addr: SocketAddr, sessions: &[BenchSession], k: u32) -> Result<()> {
+    util::step("checking reads before measuring");
+    let mut conn = HttpConn::new(addr);
+    for s in sessions {
+        let p = 1 + (s.tenant * 37) % PATIENTS;
+        let id = patient_uuid(s.tenant, p);
+        let resp = conn.post_form(PATIENT_PATH, &format!("id={id}"), Some(&s.cookie))?;
+        if resp.status != 200 {
+            bail!(
+                "POST {PATIENT_PATH} for patient {p} of bench{} answered HTTP {}: {}",
+                s.tenant,
+                resp.status,
+                resp.body_text()
+            );
+        }
+        let json: serde_json::Value = serde_json::from_slice(&resp.body).with_context(|| {
+            format!(
+                "POST {PATIENT_PATH} answered non-JSON: {}",
+                resp.body_text()
+            )
+        })?;
+        let mr = format!("MR-{p:06}");
+        if json["id"].as_str() != Some(id.as_str()) || json["mr_number"].as_str() != Some(&mr) {
+            bail!(
+                "POST {PATIENT_PATH} for {id} of bench{} answered another patient: {}",
+                s.tenant,
+                resp.body_text()
+            );
+        }
+    }
+    util::ok(format!(
+        "{} session(s) read their own patient",
+        sessions.len()
+    ));
+    let other = if k >= 2 { 2 } else { TENANTS };
+    let first = sessions.first().ok_or_else(|| anyhow!("no sessions"))?;
+    let resp = conn.post_form(
+        PATIENT_PATH,
+        &format!("id={}", patient_uuid(other, 1)),
+        Some(&first.cookie),
+    )?;
+    match resp.status {
+        200 => bail!(
+            "bench{}'s session read a patient of bench{other}: tenant isolation is broken: {}",
+            first.tenant,
+            resp.body_text()
+        ),
+        404 => util::ok("another tenant's patient is not found (HTTP 404)"),
+        code => util::note(format!(
+            "note: another tenant's patient answered HTTP {code} (expected 404): {}",
+            resp.body_text()
+        )),
+    }
+    // The pgbench transaction, on the last tenant and patient.
+    let found = app.psql(&format!(
+        "BEGIN;\nSELECT clinic.set_tenant({}) \\gset\nSELECT count(*) FROM ({}) AS x;\nROLLBACK;\n",
+        tenant_uuid_sql(&k.to_string()),
+        select_patient_sql(&k.to_string(), &PATIENTS.to_string())
+    ))?;
+    if found.lines().last().map(str::trim) != Some("1") {
+        bail!(
+            "pgbench's select found {found:?} rows for patient {PATIENTS} of bench{k}, expected 1"
+        );
+    }
+    util::ok(format!(
+        "pgbench's SQL finds patient {PATIENTS} of bench{k} as {APP_ROLE}"
+    ));
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------
+// (a) pgbench
+
+struct PgbenchResult {
+    tps: f64,
+    latency_ms: f64,
+    cpu: Option<CpuUse>,
+}
+
+/// The pgbench script: the server's transaction. `BEGIN` and `set_tenant`
+/// are pipelined (one round trip, as the server's one simple-protocol
+/// message), the select is a prepared statement (as sqlx's), then `COMMIT`.
+fn pgbench_script(k: u32) -> String {
+    format!(
+        "\\set t random(1, {k})
+\\set p random(1, {PATIENTS})
+\\startpipeline
+BEGIN;
+SELECT clinic.set_tenant({tenant});
+\\endpipeline
+{select};
+COMMIT;
+",
+        tenant = tenant_uuid_sql(":t::int"),
+        select = select_patient_sql(":t::int", ":p::int"),
+    )
+}
+
+/// `tps = 12345.678901 (without initial connection time)`.
+fn parse_pgbench(out: &str) -> Option<(f64, f64)> {
+    let tps = out
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("tps = "))
+        .find(|l| l.contains("without initial connection time"))?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()?;
+    let latency = out
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("latency average = "))
+        .find_map(|l| l.split_whitespace().next()?.parse().ok())
+        .unwrap_or(f64::NAN);
+    Some((tps, latency))
+}
+
+fn run_pgbench(
+    ctx: &Ctx,
+    app: &PgUrl,
+    clients: u32,
+    k: u32,
+    duration: Duration,
+    cpu: &CpuProbe,
+) -> Result<PgbenchResult> {
+    util::step(format!(
+        "(a) pgbench as {APP_ROLE}: {clients} clients, {} s after a {} s warm-up",
+        duration.as_secs(),
+        WARMUP.as_secs()
+    ));
+    let script = pgbench_script(k);
+    let script_path = ctx.state_dir.join("bench-read-patient.pgbench");
+    fs::write(&script_path, &script)
+        .with_context(|| format!("cannot write {}", script_path.display()))?;
+    for line in script.lines() {
+        util::note(format!("| {line}"));
+    }
+    let run = |secs: u64| -> Result<String> {
+        let mut cmd = app.tool("pgbench");
+        cmd.args(["-n", "-M", "prepared", "-f"])
+            .arg(&script_path)
+            .args(["-c", &clients.to_string()])
+            .args(["-j", &clients.min(2).to_string()])
+            .args(["-T", &secs.to_string()]);
+        println!("    $ {}", util::display_cmd(&cmd));
+        util::flush();
+        let out = util::capture(&mut cmd)?;
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let failed_tx = text
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("number of failed transactions: "))
+            .find_map(|l| l.split_whitespace().next()?.parse::<u64>().ok())
+            .unwrap_or(0);
+        if !out.status.success() || failed_tx > 0 {
+            bail!(
+                "pgbench failed with {}:\n{}",
+                util::describe_status(out.status),
+                text.trim()
+            );
+        }
+        Ok(text)
+    };
+    run(WARMUP.as_secs()).context("pgbench warm-up")?;
+    let before = cpu.snapshot();
+    let text = run(duration.as_secs())?;
+    let after = cpu.snapshot();
+    let (tps, latency_ms) = parse_pgbench(&text).ok_or_else(|| {
+        anyhow!("cannot find `tps = … (without initial connection time)` in:\n{text}")
+    })?;
+    let cpu = cpu.between(&before, &after);
+    util::ok(format!("{tps:.0} tx/s, average latency {latency_ms:.3} ms"));
+    Ok(PgbenchResult {
+        tps,
+        latency_ms,
+        cpu,
+    })
+}
+
+// ---------------------------------------------------------------------------
+// (b) HTTP load
+
+struct HttpResult {
+    rps: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    attempts: u64,
+    errors: u64,
+    cpu: Option<CpuUse>,
+}
+
+impl HttpResult {
+    fn error_rate(&self) -> f64 {
+        if self.attempts == 0 {
+            0.0
+        } else {
+            self.errors as f64 / self.attempts as f64
+        }
+    }
+}
+
+#[derive(Default)]
+struct WorkerResult {
+    /// Latencies (µs) of the successful requests started in the measured window.
+    latencies_us: Vec<u32>,
+    /// Requests started in the measured window.
+    measured: u64,
+    /// All requests, warm-up included.
+    attempts: u64,
+    errors: u64,
+    samples: Vec<String>,
+}
+
+fn http_worker(
+    addr: SocketAddr,
+    sessions: &[BenchSession],
+    measure_from: Instant,
+    end: Instant,
+) -> WorkerResult {
+    let mut conn = HttpConn::new(addr);
+    let mut rng = rand::thread_rng();
+    let mut out = WorkerResult {
+        latencies_us: Vec::with_capacity(1 << 16),
+        ..WorkerResult::default()
+    };
+    let mut form = String::with_capacity(64);
+    loop {
+        let t0 = Instant::now();
+        if t0 >= end {
+            break;
+        }
+        let s = &sessions[rng.gen_range(0..sessions.len())];
+        let p = rng.gen_range(1..=PATIENTS);
+        form.clear();
+        form.push_str("id=");
+        form.push_str(&patient_uuid(s.tenant, p));
+        let result = conn.post_form(PATIENT_PATH, &form, Some(&s.cookie));
+        let elapsed = t0.elapsed();
+        out.attempts += 1;
+        let measured = t0 >= measure_from;
+        if measured {
+            out.measured += 1;
+        }
+        let failure = match result {
+            Ok(resp) if resp.status == 200 => None,
+            Ok(resp) => Some(format!("HTTP {}: {}", resp.status, resp.body_text())),
+            Err(e) => Some(format!("{e:#}")),
+        };
+        match failure {
+            None if measured => {
+                out.latencies_us
+                    .push(u32::try_from(elapsed.as_micros()).unwrap_or(u32::MAX));
+            }
+            None => {}
+            Some(msg) => {
+                out.errors += 1;
+                if out.samples.len() < 5 {
+                    out.samples
+                        .push(format!("bench{} patient {p}: {msg}", s.tenant));
+                }
+                if msg.contains("cannot connect") {
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+            }
+        }
+    }
+    out
+}
+
+fn percentile_ms(sorted_us: &[u32], pct: f64) -> f64 {
+    if sorted_us.is_empty() {
+        return f64::NAN;
+    }
+    let idx = ((sorted_us.len() as f64 * pct / 100.0) as usize).min(sorted_us.len() - 1);
+    f64::from(sorted_us[idx]) / 1000.0
+}
+
+fn run_http(
+    addr: SocketAddr,
+    sessions: &[BenchSession],
+    clients: u32,
+    duration: Duration,
+    cpu: &CpuProbe,
+) -> Result<HttpResult> {
+    util::step(format!(
+        "(b) HTTP POST {PATIENT_PATH}: {clients} keep-alive clients over {} session(s), {} s after a {} s warm-up",
+        sessions.len(),
+        duration.as_secs(),
+        WARMUP.as_secs()
+    ));
+    let sessions: Arc<Vec<BenchSession>> = Arc::new(sessions.to_vec());
+    let start = Instant::now();
+    let measure_from = start + WARMUP;
+    let end = measure_from + duration;
+    let workers: Vec<_> = (0..clients)
+        .map(|i| {
+            let sessions = Arc::clone(&sessions);
+            std::thread::Builder::new()
+                .name(format!("bench-http-{i}"))
+                .spawn(move || http_worker(addr, &sessions, measure_from, end))
+        })
+        .collect::<std::io::Result<_>>()
+        .context("cannot start the load generator threads")?;
+    std::thread::sleep(measure_from.saturating_duration_since(Instant::now()));
+    let before = cpu.snapshot();
+    std::thread::sleep(end.saturating_duration_since(Instant::now()));
+    let after = cpu.snapshot();
+    let mut all = WorkerResult::default();
+    for w in workers {
+        let r = w
+            .join()
+            .map_err(|_| anyhow!("a load generator thread panicked"))?;
+        all.latencies_us.extend_from_slice(&r.latencies_us);
+        all.measured += r.measured;
+        all.attempts += r.attempts;
+        all.errors += r.errors;
+        for s in r.samples {
+            if all.samples.len() < 5 {
+                all.samples.push(s);
+            }
+        }
+    }
+    all.latencies_us.sort_unstable();
+    let ok = all.latencies_us.len() as f64;
+    let result = HttpResult {
+        rps: ok / duration.as_secs_f64(),
+        p50_ms: percentile_ms(&all.latencies_us, 50.0),
+        p99_ms: percentile_ms(&all.latencies_us, 99.0),
+        attempts: all.attempts,
+        errors: all.errors,
+        cpu: cpu.between(&before, &after),
+    };
+    for s in &all.samples {
+        util::note(format!("error: {s}"));
+    }
+    util::ok(format!(
+        "{:.0} req/s (p50 {:.2} ms, p99 {:.2} ms); {} requests, {} errors",
+        result.rps, result.p50_ms, result.p99_ms, all.attempts, all.errors
+    ));
+    Ok(result)
+}
+
+// ---------------------------------------------------------------------------
+// EXPLAIN
+
+struct PlanCheck {
+    ok: bool,
+    summary: String,
+}
+
+fn uses_pkey(plan: &str) -> bool {
+    plan.lines().any(|l| {
+        let l = l.trim().trim_start_matches("->").trim();
+        l.starts_with("Index Scan using patients_pkey")
+            || l.starts_with("Index Only Scan using patients_pkey")
+    })
+}
+
+/// `EXPLAIN (ANALYZE, BUFFERS)` of the select as the runtime role with the
+/// tenant set (row-level security applies), once as written and once as the
+/// generic plan of the prepared statement the server keeps.
+fn explain(app: &PgUrl) -> Result<PlanCheck> {
+    util::step(format!(
+        "EXPLAIN of the read under row-level security (as {APP_ROLE}, tenant bench1)"
+    ));
+    let tenant = tenant_uuid(1);
+    let patient = patient_uuid(1, 500);
+    const MARK: &str = "--- generic plan ---";
+    let out = app.psql(&format!(
+        "BEGIN;
+SELECT clinic.set_tenant('{tenant}'::uuid) \\gset
+EXPLAIN (ANALYZE, BUFFERS) SELECT {PATIENT_COLUMNS} FROM clinic.patients
+ WHERE tenant_id = '{tenant}'::uuid AND id = '{patient}'::uuid;
+\\echo '{MARK}'
+SET LOCAL plan_cache_mode = force_generic_plan;
+PREPARE bench_read(uuid, uuid) AS
+ SELECT {PATIENT_COLUMNS} FROM clinic.patients WHERE tenant_id = $1 AND id = $2;
+EXPLAIN (ANALYZE, BUFFERS) EXECUTE bench_read('{tenant}', '{patient}');
+ROLLBACK;
+"
+    ))?;
+    let (custom, generic) = out
+        .split_once(MARK)
+        .ok_or_else(|| anyhow!("unexpected EXPLAIN output:\n{out}"))?;
+    let (custom, generic) = (custom.trim(), generic.trim());
+    util::note(format!(
+        "EXPLAIN (ANALYZE, BUFFERS) SELECT {PATIENT_COLUMNS} FROM clinic.patients WHERE tenant_id = '{tenant}' AND id = '{patient}'"
+    ));
+    for line in custom.lines() {
+        util::note(format!("  {line}"));
+    }
+    util::note("the same as a prepared statement, generic plan (what a long-lived server connection may use):");
+    for line in generic.lines() {
+        util::note(format!("  {line}"));
+    }
+    let (custom_ok, generic_ok) = (uses_pkey(custom), uses_pkey(generic));
+    let scan = custom
+        .lines()
+        .map(|l| l.trim().trim_start_matches("->").trim())
+        .find(|l| l.starts_with("Index Scan") || l.starts_with("Index Only Scan"))
+        .or_else(|| custom.lines().next())
+        .unwrap_or("(no plan)");
+    let scan = scan.split("  (").next().unwrap_or(scan).trim();
+    let summary = format!(
+        "{scan} (custom plan {}, generic plan {})",
+        if custom_ok {
+            "ok"
+        } else {
+            "NOT on patients_pkey"
+        },
+        if generic_ok {
+            "ok"
+        } else {
+            "NOT on patients_pkey"
+        }
+    );
+    Ok(PlanCheck {
+        ok: custom_ok && generic_ok,
+        summary,
+    })
+}
+
+// ---------------------------------------------------------------------------
+// CPU accounting from /proc (Linux): who used the 2 shared cores during a
+// measured window. Best effort: `None` when /proc cannot be read.
+
+struct CpuProbe {
+    postmaster: Option<u32>,
+    server: Option<u32>,
+    ticks_per_sec: f64,
+    cores: usize,
+}
+
+#[derive(Clone, Copy)]
+struct CpuSnap {
+    at: Instant,
+    /// Busy and total jiffies of the whole machine (/proc/stat).
+    machine_busy: u64,
+    /// xtask itself: the HTTP load generator threads.
+    this: u64,
+    /// Finished children of xtask (pgbench once it has been waited for).
+    children: u64,
+    server: u64,
+    /// The postmaster with its finished children, plus the live backends.
+    postgres: u64,
+}
+
+struct CpuUse {
+    cores: usize,
+    machine: f64,
+    this: f64,
+    children: f64,
+    server: f64,
+    postgres: f64,
+}
+
+impl CpuProbe {
+    fn new(pg: &Pg, server: Option<u32>) -> Self {
+        let postmaster = fs::read_to_string(pg.data.join("postmaster.pid"))
+            .ok()
+            .and_then(|t| t.lines().next()?.trim().parse().ok());
+        let ticks_per_sec = util::capture_stdout(Command::new("getconf").arg("CLK_TCK"))
+            .ok()
+            .and_then(|t| t.parse().ok())
+            .unwrap_or(100.0);
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        Self {
+            postmaster,
+            server,
+            ticks_per_sec,
+            cores,
+        }
+    }
+
+    fn snapshot(&self) -> Option<CpuSnap> {
+        let stat = fs::read_to_string("/proc/stat").ok()?;
+        let cpu: Vec<u64> = stat
+            .lines()
+            .next()?
+            .split_whitespace()
+            .skip(1)
+            .take(8)
+            .filter_map(|v| v.parse().ok())
+            .collect();
+        if cpu.len() < 5 {
+            return None;
+        }
+        let machine_total: u64 = cpu.iter().sum();
+        let machine_busy = machine_total - cpu[3] - cpu[4];
+        let me = proc_stat("self")?;
+        let server = self
+            .server
+            .and_then(|pid| proc_stat(&pid.to_string()))
+            .map_or(0, |s| s.utime + s.stime);
+        let postgres = match self.postmaster {
+            Some(pm) => {
+                let mut total = proc_stat(&pm.to_string())
+                    .map_or(0, |s| s.utime + s.stime + s.cutime + s.cstime);
+                for entry in fs::read_dir("/proc").ok()?.flatten() {
+                    let name = entry.file_name();
+                    let name = name.to_string_lossy();
+                    if !name.bytes().all(|b| b.is_ascii_digit()) {
+                        continue;
+                    }
+                    if let Some(s) = proc_stat(&name) {
+                        if s.ppid == pm {
+                            total += s.utime + s.stime;
+                        }
+                    }
+                }
+                total
+            }
+            None => 0,
+        };
+        Some(CpuSnap {
+            at: Instant::now(),
+            machine_busy,
+            this: me.utime + me.stime,
+            children: me.cutime + me.cstime,
+            server,
+            postgres,
+        })
+    }
+}
+
+impl CpuProbe {
+    /// CPU used between two snapshots, in percent of one core.
+    fn between(&self, before: &Option<CpuSnap>, after: &Option<CpuSnap>) -> Option<CpuUse> {
+        let (b, a) = (before.as_ref()?, after.as_ref()?);
+        let secs = a.at.duration_since(b.at).as_secs_f64();
+        if secs <= 0.0 {
+            return None;
+        }
+        let scale = 100.0 / self.ticks_per_sec / secs;
+        let pct = |x: u64, y: u64| x.saturating_sub(y) as f64 * scale;
+        Some(CpuUse {
+            cores: self.cores,
+            machine: pct(a.machine_busy, b.machine_busy),
+            this: pct(a.this, b.this),
+            children: pct(a.children, b.children),
+            server: pct(a.server, b.server),
+            postgres: pct(a.postgres, b.postgres),
+        })
+    }
+}
+
+impl CpuUse {
+    /// `postgres 120 %, server 45 %, load generator 20 %, other 10 % of 200 %`.
+    fn render(&self, client: &str) -> String {
+        let client_pct = self.this + self.children;
+        let other = (self.machine - self.postgres - self.server - client_pct).max(0.0);
+        let mut parts = vec![format!("postgres {:.0} %", self.postgres)];
+        if self.server > 0.0 {
+            parts.push(format!("server {:.0} %", self.server));
+        }
+        parts.push(format!("{client} {client_pct:.0} %"));
+        parts.push(format!("other {other:.0} %"));
+        let cores = if self.cores > 0 {
+            format!(" of {} %", self.cores * 100)
+        } else {
+            String::new()
+        };
+        format!(
+            "{} (machine busy {:.0} %{cores}; % of one core)",
+            parts.join(", "),
+            self.machine
+        )
+    }
+}
+
+struct ProcStat {
+    ppid: u32,
+    utime: u64,
+    stime: u64,
+    cutime: u64,
+    cstime: u64,
+}
+
+/// Fields of `/proc/<pid>/stat` (the command name may contain spaces and
+/// parentheses, so parsing starts after the last `)`).
+fn proc_stat(pid: &str) -> Option<ProcStat> {
+    let text = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    parse_proc_stat(&text)
+}
+
+fn parse_proc_stat(text: &str) -> Option<ProcStat> {
+    let rest = &text[text.rfind(')')? + 1..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    // f[0] is field 3 (state); field N is f[N - 3].
+    let num = |i: usize| f.get(i - 3)?.parse::<u64>().ok();
+    Some(ProcStat {
+        ppid: u32::try_from(num(4)?).ok()?,
+        utime: num(14)?,
+        stime: num(15)?,
+        cutime: num(16)?,
+        cstime: num(17)?,
+    })
+}
+
+/// `1000000` → `1,000,000`.
+fn group_thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uuids() {
+        assert_eq!(tenant_uuid(1000), "00000000-0000-4000-8000-0000000003e8");
+        assert_eq!(
+            patient_uuid(1000, 1),
+            "000003e8-0000-4000-8000-000000000001"
+        );
+        assert_eq!(
+            tenant_uuid_sql("n"),
+            "('00000000-0000-4000-8000-' || lpad(to_hex(n), 12, '0'))::uuid"
+        );
+    }
+
+    #[test]
+    fn pgbench_output() {
+        let out = "number of failed transactions: 0 (0.000%)\n\
+                   latency average = 0.648 ms\n\
+                   initial connection time = 12.345 ms\n\
+                   tps = 12345.678901 (without initial connection time)\n";
+        assert_eq!(parse_pgbench(out), Some((12345.678901, 0.648)));
+        assert_eq!(parse_pgbench("nothing"), None);
+    }
+
+    #[test]
+    fn urls() {
+        let u = PgUrl::parse(
+            "postgres://healipro_app:abc123@127.0.0.1:25433/healipro_bench",
+            APP_ROLE,
+        )
+        .unwrap();
+        assert_eq!(
+            (
+                u.user.as_str(),
+                u.password.as_str(),
+                u.host.as_str(),
+                u.port,
+                u.db.as_str()
+            ),
+            (
+                "healipro_app",
+                "abc123",
+                "127.0.0.1",
+                25433,
+                "healipro_bench"
+            )
+        );
+        assert!(PgUrl::parse("postgres://x:y@h:1/d", APP_ROLE).is_err());
+    }
+
+    #[test]
+    fn http_content_length() {
+        let raw = b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\nSet-Cookie: a=b; Path=/\r\n\r\nhello";
+        let mut buf = Vec::new();
+        let (resp, close) = read_response(&mut &raw[..], &mut buf).unwrap();
+        assert_eq!(
+            (resp.status, resp.body.as_slice(), close),
+            (200, &b"hello"[..], false)
+        );
+        assert_eq!(resp.header_values("set-cookie").next(), Some("a=b; Path=/"));
+    }
+
+    #[test]
+    fn http_chunked_and_close() {
+        let raw =
+            b"HTTP/1.1 404 Not Found\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n\
+                    3\r\nabc\r\n2;x=y\r\nde\r\n0\r\n\r\n";
+        let mut buf = Vec::new();
+        let (resp, close) = read_response(&mut &raw[..], &mut buf).unwrap();
+        assert_eq!(
+            (resp.status, resp.body.as_slice(), close),
+            (404, &b"abcde"[..], true)
+        );
+        let mut empty: &[u8] = b"";
+        let err = read_response(&mut empty, &mut buf).err().unwrap();
+        assert!(err.downcast_ref::<Stale>().is_some());
+    }
+
+    #[test]
+    fn proc_stat_fields() {
+        let line = "1234 (my (odd) name) S 1 1234 1234 0 -1 4194304 100 0 0 0 \
+                    250 50 7 3 20 0 1 0 100 1000 10";
+        let s = parse_proc_stat(line).unwrap();
+        assert_eq!(
+            (s.ppid, s.utime, s.stime, s.cutime, s.cstime),
+            (1, 250, 50, 7, 3)
+        );
+    }
+
+    #[test]
+    fn numbers() {
+        assert_eq!(group_thousands(1_000_000), "1,000,000");
+        assert_eq!(group_thousands(999), "999");
+        assert_eq!(percentile_ms(&[1000, 2000, 3000, 4000], 50.0), 3.0);
+        assert!(percentile_ms(&[], 50.0).is_nan());
+    }
+
+    #[test]
+    fn plan_check() {
+        let plan =
+            "Index Scan using patients_pkey on patients  (cost=0.42..8.45 rows=1 width=70)\n  \
+                    Index Cond: ((tenant_id = clinic.current_tenant()) AND (id = '…'::uuid))";
+        assert!(uses_pkey(plan));
+        assert!(!uses_pkey("Seq Scan on patients"));
+        assert!(!uses_pkey(
+            "Index Scan using patients_tenant_name_key on patients"
+        ));
+    }
 }

@@ -119,7 +119,11 @@ pub const LOGIN_FAILED: &str = "Clinic code, username or password is not right."
 /// Signs in: resolves the clinic, verifies the password (same work whether or not
 /// the user exists), and creates a server-side session.
 #[tracing::instrument(skip_all)]
-pub async fn login(db: &Db, passwords: &Passwords, creds: &Credentials) -> Result<(Session, SessionToken)> {
+pub async fn login(
+    db: &Db,
+    passwords: &Passwords,
+    creds: &Credentials,
+) -> Result<(Session, SessionToken)> {
     let code = tenants::normalize_code(&creds.clinic_code);
     let username = creds.username.trim().to_ascii_lowercase();
     let tenant = match &code {
@@ -138,7 +142,10 @@ pub async fn login(db: &Db, passwords: &Passwords, creds: &Credentials) -> Resul
 
     let mut tx = db.tenant_tx_for(tenant.id).await?;
     let user = repo::find_user_by_username(&mut tx, &username).await?;
-    let stored = user.as_ref().filter(|u| u.active).map(|u| u.password_hash.clone());
+    let stored = user
+        .as_ref()
+        .filter(|u| u.active)
+        .map(|u| u.password_hash.clone());
     if !passwords.verify(&creds.password, stored).await? {
         tracing::info!(tenant = %tenant.id, "login failed");
         return Err(Error::validation("password", LOGIN_FAILED));
@@ -198,7 +205,12 @@ pub async fn logout(db: &Db, token: &SessionToken) -> Result<()> {
 }
 
 /// Creates or updates a user (operator CLI and demo seed).
-pub async fn upsert_user(tx: &mut TenantTx, passwords: &Passwords, user: &NewUser, password: &SecretString) -> Result<UserId> {
+pub async fn upsert_user(
+    tx: &mut TenantTx,
+    passwords: &Passwords,
+    user: &NewUser,
+    password: &SecretString,
+) -> Result<UserId> {
     let hash = passwords.hash(password).await?;
     repo::upsert_user(tx, user, &hash).await
 }

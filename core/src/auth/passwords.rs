@@ -57,14 +57,21 @@ impl Passwords {
         self.blocking(move || {
             let stored = stored.unwrap_or_else(|| dummy_hash().to_owned());
             let ok = PasswordHash::new(&stored)
-                .map(|h| argon2().verify_password(password.expose_secret().as_bytes(), &h).is_ok())
+                .map(|h| {
+                    argon2()
+                        .verify_password(password.expose_secret().as_bytes(), &h)
+                        .is_ok()
+                })
                 .unwrap_or(false);
             Ok(ok && user_exists)
         })
         .await
     }
 
-    async fn blocking<T: Send + 'static>(&self, f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
+    async fn blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> Result<T> + Send + 'static,
+    ) -> Result<T> {
         let _permit = self
             .permits
             .acquire()
@@ -98,7 +105,10 @@ mod tests {
         let h = p.hash(&pw).await.unwrap();
         assert!(h.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{h}");
         assert!(p.verify(&pw, Some(h.clone())).await.unwrap());
-        assert!(!p.verify(&SecretString::from("wrong"), Some(h)).await.unwrap());
+        assert!(!p
+            .verify(&SecretString::from("wrong"), Some(h))
+            .await
+            .unwrap());
         assert!(!p.verify(&pw, None).await.unwrap());
     }
 }

@@ -27,7 +27,10 @@ fn parse_roles(names: Vec<String>) -> Vec<Role> {
     names.iter().filter_map(|n| Role::parse(n)).collect()
 }
 
-pub(super) async fn find_user_by_username(tx: &mut TenantTx, username: &str) -> Result<Option<UserRow>> {
+pub(super) async fn find_user_by_username(
+    tx: &mut TenantTx,
+    username: &str,
+) -> Result<Option<UserRow>> {
     let tenant = tx.tenant();
     let row: Option<(UserId, String, String, String, Vec<String>, bool)> = sqlx::query_as(
         "SELECT id, username, display_name, password_hash, roles, active
@@ -37,17 +40,23 @@ pub(super) async fn find_user_by_username(tx: &mut TenantTx, username: &str) -> 
     .bind(username)
     .fetch_optional(tx.conn())
     .await?;
-    Ok(row.map(|(id, username, display_name, password_hash, roles, active)| UserRow {
-        id,
-        username,
-        display_name,
-        password_hash,
-        roles: parse_roles(roles),
-        active,
-    }))
+    Ok(row.map(
+        |(id, username, display_name, password_hash, roles, active)| UserRow {
+            id,
+            username,
+            display_name,
+            password_hash,
+            roles: parse_roles(roles),
+            active,
+        },
+    ))
 }
 
-pub(super) async fn upsert_user(tx: &mut TenantTx, user: &NewUser, password_hash: &str) -> Result<UserId> {
+pub(super) async fn upsert_user(
+    tx: &mut TenantTx,
+    user: &NewUser,
+    password_hash: &str,
+) -> Result<UserId> {
     let tenant = tx.tenant();
     let roles: Vec<&str> = user.roles.iter().map(|r| r.as_str()).collect();
     Ok(sqlx::query_scalar(
@@ -98,7 +107,10 @@ pub(super) struct LiveSession {
     pub touch_due: bool,
 }
 
-pub(super) async fn find_live_session(tx: &mut TenantTx, token_hash: &[u8]) -> Result<Option<LiveSession>> {
+pub(super) async fn find_live_session(
+    tx: &mut TenantTx,
+    token_hash: &[u8],
+) -> Result<Option<LiveSession>> {
     let tenant = tx.tenant();
     type Row = (SessionId, UserId, String, String, Vec<String>, String, bool);
     let row: Option<Row> = sqlx::query_as(
@@ -117,18 +129,20 @@ pub(super) async fn find_live_session(tx: &mut TenantTx, token_hash: &[u8]) -> R
     .bind(token_hash)
     .fetch_optional(tx.conn())
     .await?;
-    Ok(row.map(|(id, user_id, username, display_name, roles, tenant_name, touch_due)| LiveSession {
-        session: Session {
-            id,
-            tenant_id: tenant,
-            tenant_name,
-            user_id,
-            username,
-            display_name,
-            roles: parse_roles(roles),
+    Ok(row.map(
+        |(id, user_id, username, display_name, roles, tenant_name, touch_due)| LiveSession {
+            session: Session {
+                id,
+                tenant_id: tenant,
+                tenant_name,
+                user_id,
+                username,
+                display_name,
+                roles: parse_roles(roles),
+            },
+            touch_due,
         },
-        touch_due,
-    }))
+    ))
 }
 
 pub(super) async fn touch_session(tx: &mut TenantTx, id: SessionId) -> Result<()> {

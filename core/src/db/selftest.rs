@@ -141,7 +141,9 @@ pub async fn catalog(owner: &OwnerDb, app_role: &str) -> Result<Vec<Check>> {
         }
         let fks = r.get::<i64, _>("fks_without_tenant");
         if fks > 0 {
-            problems.push(format!("{fks} foreign key(s) into clinic not led by tenant_id"));
+            problems.push(format!(
+                "{fks} foreign key(s) into clinic not led by tenant_id"
+            ));
         }
         checks.push(Check::new(
             format!("catalog: clinic.{t} tenancy shape"),
@@ -186,7 +188,11 @@ async fn app_role_checks(owner: &OwnerDb, app_role: &str) -> Result<Vec<Check>> 
     .fetch_optional(&owner.pool)
     .await?;
     let Some(attrs) = attrs else {
-        checks.push(Check::new("app role: exists", false, format!("no role {app_role}")));
+        checks.push(Check::new(
+            "app role: exists",
+            false,
+            format!("no role {app_role}"),
+        ));
         return Ok(checks);
     };
     let mut powers = Vec::new();
@@ -285,7 +291,10 @@ async fn app_role_checks(owner: &OwnerDb, app_role: &str) -> Result<Vec<Check>> 
 
 async fn owner_count(owner: &OwnerDb, table: &str, tenant: Option<TenantId>) -> Result<i64> {
     let sql = match tenant {
-        Some(_) => format!("SELECT count(*) FROM clinic.{} WHERE tenant_id = $1", quote_ident(table)),
+        Some(_) => format!(
+            "SELECT count(*) FROM clinic.{} WHERE tenant_id = $1",
+            quote_ident(table)
+        ),
         None => format!("SELECT count(*) FROM clinic.{}", quote_ident(table)),
     };
     let mut q = sqlx::query_scalar(&sql);
@@ -327,7 +336,11 @@ pub async fn fail_closed(app: &Db, owner: &OwnerDb) -> Result<Vec<Check>> {
             .filter(|(_, n)| *n != 0)
             .map(|(how, n)| format!("{how}: {n} rows"))
             .collect();
-        let vacuous = if total == 0 { " (table empty: vacuous)" } else { "" };
+        let vacuous = if total == 0 {
+            " (table empty: vacuous)"
+        } else {
+            ""
+        };
         checks.push(Check::new(
             format!("fail-closed: clinic.{table}"),
             leaks.is_empty(),
@@ -369,11 +382,10 @@ pub async fn pool_hygiene(app: &Db) -> Result<Vec<Check>> {
             }
         }
         let mut next = single.pool.begin().await?;
-        let (pid_after, leftover): (i32, Option<String>) = sqlx::query_as(
-            "SELECT pg_backend_pid(), clinic.current_tenant()::text",
-        )
-        .fetch_one(&mut *next)
-        .await?;
+        let (pid_after, leftover): (i32, Option<String>) =
+            sqlx::query_as("SELECT pg_backend_pid(), clinic.current_tenant()::text")
+                .fetch_one(&mut *next)
+                .await?;
         next.rollback().await?;
         let same_conn = pid_before == pid_after;
         checks.push(Check::new(
@@ -415,7 +427,13 @@ pub async fn cross_tenant(app: &Db, owner: &OwnerDb) -> Result<Vec<Check>> {
     Ok(checks)
 }
 
-async fn probe_table(app: &Db, owner: &OwnerDb, table: &str, a: TenantId, b: TenantId) -> Result<Check> {
+async fn probe_table(
+    app: &Db,
+    owner: &OwnerDb,
+    table: &str,
+    a: TenantId,
+    b: TenantId,
+) -> Result<Check> {
     let t = format!("clinic.{}", quote_ident(table));
     let mut problems = Vec::new();
     let owner_a = owner_count(owner, table, Some(a)).await?;
@@ -444,10 +462,11 @@ async fn probe_table(app: &Db, owner: &OwnerDb, table: &str, a: TenantId, b: Ten
     .fetch_one(&owner.pool)
     .await?;
     if has_id && owner_b > 0 {
-        let b_id: sqlx::types::Uuid = sqlx::query_scalar(&format!("SELECT id FROM {t} WHERE tenant_id = $1 LIMIT 1"))
-            .bind(b)
-            .fetch_one(&owner.pool)
-            .await?;
+        let b_id: sqlx::types::Uuid =
+            sqlx::query_scalar(&format!("SELECT id FROM {t} WHERE tenant_id = $1 LIMIT 1"))
+                .bind(b)
+                .fetch_one(&owner.pool)
+                .await?;
         let n: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM {t} WHERE id = $1"))
             .bind(b_id)
             .fetch_one(tx.conn())
@@ -458,18 +477,22 @@ async fn probe_table(app: &Db, owner: &OwnerDb, table: &str, a: TenantId, b: Ten
     }
 
     // Update and delete B's rows: nothing matches.
-    let updated = sqlx::query(&format!("UPDATE {t} SET tenant_id = tenant_id WHERE tenant_id = $1"))
-        .bind(b)
-        .execute(tx.conn())
-        .await?
-        .rows_affected();
+    let updated = sqlx::query(&format!(
+        "UPDATE {t} SET tenant_id = tenant_id WHERE tenant_id = $1"
+    ))
+    .bind(b)
+    .execute(tx.conn())
+    .await?
+    .rows_affected();
     let deleted = sqlx::query(&format!("DELETE FROM {t} WHERE tenant_id = $1"))
         .bind(b)
         .execute(tx.conn())
         .await?
         .rows_affected();
     if updated + deleted != 0 {
-        problems.push(format!("A updated {updated} and deleted {deleted} of B's rows"));
+        problems.push(format!(
+            "A updated {updated} and deleted {deleted} of B's rows"
+        ));
     }
     tx.rollback().await?;
 
@@ -508,7 +531,9 @@ async fn probe_table(app: &Db, owner: &OwnerDb, table: &str, a: TenantId, b: Ten
             match outcome {
                 Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("42501") => {}
                 Err(e) => problems.push(format!("{what}: refused, but not by the policy ({e})")),
-                Ok(done) => problems.push(format!("{what}: succeeded ({} rows)", done.rows_affected())),
+                Ok(done) => {
+                    problems.push(format!("{what}: succeeded ({} rows)", done.rows_affected()))
+                }
             }
         }
     }
@@ -521,7 +546,9 @@ async fn probe_table(app: &Db, owner: &OwnerDb, table: &str, a: TenantId, b: Ten
         format!("cross-tenant: clinic.{table}"),
         problems.is_empty(),
         if problems.is_empty() {
-            format!("A sees {owner_a} own rows, none of B's {owner_b}; writes into B refused{vacuous}")
+            format!(
+                "A sees {owner_a} own rows, none of B's {owner_b}; writes into B refused{vacuous}"
+            )
         } else {
             problems.join("; ")
         },

@@ -72,7 +72,10 @@ impl PatientQuery {
         let digits_only = upper.chars().all(|c| c.is_ascii_digit());
         let mr_like = upper.starts_with("MR")
             && upper.len() > 2
-            && upper[2..].trim_start_matches('-').chars().all(|c| c.is_ascii_digit());
+            && upper[2..]
+                .trim_start_matches('-')
+                .chars()
+                .all(|c| c.is_ascii_digit());
         if mr_like {
             PatientQuery::MrPrefix(upper)
         } else if digits_only {
@@ -123,7 +126,10 @@ mod tests {
             ("", PatientQuery::All),
             ("   ", PatientQuery::All),
             ("Ali", PatientQuery::NamePrefix("ali".into())),
-            ("  muhammad   ali ", PatientQuery::NamePrefix("muhammad ali".into())),
+            (
+                "  muhammad   ali ",
+                PatientQuery::NamePrefix("muhammad ali".into()),
+            ),
             ("MR-000123", PatientQuery::MrPrefix("MR-000123".into())),
             ("mr-12", PatientQuery::MrPrefix("MR-12".into())),
             ("000123", PatientQuery::MrPrefix("MR-000123".into())),

@@ -8,7 +8,9 @@ use chrono::NaiveDate;
 
 type Row = (PatientId, String, String, String, String, Option<NaiveDate>);
 
-fn to_patient((id, mr_number, full_name, father_or_husband_name, sex, date_of_birth): Row) -> Patient {
+fn to_patient(
+    (id, mr_number, full_name, father_or_husband_name, sex, date_of_birth): Row,
+) -> Patient {
     Patient {
         id,
         mr_number,
@@ -35,12 +37,23 @@ pub async fn get(tx: &mut TenantTx, id: PatientId) -> Result<Option<Patient>> {
 
 /// One page of patients matching `query`, ordered by name then id; fetches one
 /// extra row to tell whether another page exists.
-pub async fn search(tx: &mut TenantTx, query: &PatientQuery, limit: u32, offset: u32) -> Result<Vec<Patient>> {
+pub async fn search(
+    tx: &mut TenantTx,
+    query: &PatientQuery,
+    limit: u32,
+    offset: u32,
+) -> Result<Vec<Patient>> {
     let tenant = tx.tenant();
     let (filter, range) = match query {
         PatientQuery::All => ("", None),
-        PatientQuery::NamePrefix(p) => ("AND name_key >= $4 AND name_key < $5", Some(prefix_range(p))),
-        PatientQuery::MrPrefix(p) => ("AND mr_number >= $4 AND mr_number < $5", Some(prefix_range(p))),
+        PatientQuery::NamePrefix(p) => (
+            "AND name_key >= $4 AND name_key < $5",
+            Some(prefix_range(p)),
+        ),
+        PatientQuery::MrPrefix(p) => (
+            "AND mr_number >= $4 AND mr_number < $5",
+            Some(prefix_range(p)),
+        ),
     };
     let order = match query {
         PatientQuery::MrPrefix(_) => "mr_number",
@@ -57,7 +70,11 @@ pub async fn search(tx: &mut TenantTx, query: &PatientQuery, limit: u32, offset:
     if let Some((lo, hi)) = range {
         q = q.bind(lo).bind(hi);
     }
-    Ok(q.fetch_all(tx.conn()).await?.into_iter().map(to_patient).collect())
+    Ok(q.fetch_all(tx.conn())
+        .await?
+        .into_iter()
+        .map(to_patient)
+        .collect())
 }
 
 /// A patient to insert (seed and, later, registration).
@@ -74,7 +91,10 @@ pub async fn insert_many(tx: &mut TenantTx, patients: &[NewPatient]) -> Result<u
     let tenant = tx.tenant();
     let mr: Vec<&str> = patients.iter().map(|p| p.mr_number.as_str()).collect();
     let names: Vec<&str> = patients.iter().map(|p| p.full_name.as_str()).collect();
-    let fathers: Vec<&str> = patients.iter().map(|p| p.father_or_husband_name.as_str()).collect();
+    let fathers: Vec<&str> = patients
+        .iter()
+        .map(|p| p.father_or_husband_name.as_str())
+        .collect();
     let sexes: Vec<&str> = patients.iter().map(|p| p.sex.as_str()).collect();
     let dobs: Vec<Option<NaiveDate>> = patients.iter().map(|p| p.date_of_birth).collect();
     let done = sqlx::query(
@@ -94,8 +114,10 @@ pub async fn insert_many(tx: &mut TenantTx, patients: &[NewPatient]) -> Result<u
 
 pub async fn count(tx: &mut TenantTx) -> Result<i64> {
     let tenant = tx.tenant();
-    Ok(sqlx::query_scalar("SELECT count(*) FROM clinic.patients WHERE tenant_id = $1")
-        .bind(tenant)
-        .fetch_one(tx.conn())
-        .await?)
+    Ok(
+        sqlx::query_scalar("SELECT count(*) FROM clinic.patients WHERE tenant_id = $1")
+            .bind(tenant)
+            .fetch_one(tx.conn())
+            .await?,
+    )
 }

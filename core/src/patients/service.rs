@@ -19,10 +19,18 @@ pub async fn open(tx: &mut TenantTx, session: &Session, id: PatientId) -> Result
 
 /// One page (0-based) of the clinic's patients matching what was typed.
 #[tracing::instrument(skip_all, fields(user = %session.user_id, page))]
-pub async fn list(tx: &mut TenantTx, session: &Session, raw_query: &str, page: u32) -> Result<PatientPage> {
+pub async fn list(
+    tx: &mut TenantTx,
+    session: &Session,
+    raw_query: &str,
+    page: u32,
+) -> Result<PatientPage> {
     session.require(Permission::PatientsRead)?;
     if raw_query.len() > 200 {
-        return Err(Error::validation("query", "Search text is too long (200 characters at most)."));
+        return Err(Error::validation(
+            "query",
+            "Search text is too long (200 characters at most).",
+        ));
     }
     let page = page.min(MAX_PAGE);
     let query = PatientQuery::parse(raw_query);

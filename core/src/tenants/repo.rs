@@ -15,15 +15,21 @@ pub async fn find_by_code(tx: &mut PlatformTx, code: &str) -> Result<Option<Tena
 }
 
 pub async fn list(tx: &mut PlatformTx) -> Result<Vec<Tenant>> {
-    Ok(
-        sqlx::query_as::<_, Tenant>("SELECT id, code, name, tier FROM platform.tenants ORDER BY code")
-            .fetch_all(tx.conn())
-            .await?,
+    Ok(sqlx::query_as::<_, Tenant>(
+        "SELECT id, code, name, tier FROM platform.tenants ORDER BY code",
     )
+    .fetch_all(tx.conn())
+    .await?)
 }
 
 /// Creates a tenant (owner connection only: the runtime role cannot insert here).
-pub async fn create(tx: &mut PlatformTx, id: TenantId, code: &str, name: &str, tier: &str) -> Result<Tenant> {
+pub async fn create(
+    tx: &mut PlatformTx,
+    id: TenantId,
+    code: &str,
+    name: &str,
+    tier: &str,
+) -> Result<Tenant> {
     Ok(sqlx::query_as::<_, Tenant>(
         "INSERT INTO platform.tenants (id, code, name, tier) VALUES ($1, $2, $3, $4)
          RETURNING id, code, name, tier",

@@ -13,12 +13,20 @@ pub async fn security_headers(req: Request, next: Next) -> Response {
     let cacheable = req.uri().path().starts_with("/pkg/");
     let mut resp = next.run(req).await;
     let h = resp.headers_mut();
-    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     h.insert(
         header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("frame-ancestors 'none'; object-src 'none'; base-uri 'self'; form-action 'self'"),
+        HeaderValue::from_static(
+            "frame-ancestors 'none'; object-src 'none'; base-uri 'self'; form-action 'self'",
+        ),
     );
     h.insert(
         "permissions-policy",
@@ -40,7 +48,11 @@ pub async fn csrf_guard(req: Request, next: Next) -> Response {
     }
     if !same_origin(&req) {
         tracing::warn!(path = %req.uri().path(), "cross-site request refused");
-        return (StatusCode::FORBIDDEN, Body::from("Cross-site request refused.")).into_response();
+        return (
+            StatusCode::FORBIDDEN,
+            Body::from("Cross-site request refused."),
+        )
+            .into_response();
     }
     next.run(req).await
 }
@@ -55,7 +67,10 @@ fn same_origin(req: &Request) -> bool {
     match headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
         None => true,
         Some(origin) => {
-            let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
+            let host = headers
+                .get(header::HOST)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
             origin
                 .split_once("://")
                 .map(|(_, authority)| authority.trim_end_matches('/'))
@@ -69,7 +84,10 @@ mod tests {
     use super::*;
 
     fn req(origin: Option<&str>, site: Option<&str>) -> Request {
-        let mut b = http::Request::builder().method("POST").uri("/api/x").header("host", "127.0.0.1:3000");
+        let mut b = http::Request::builder()
+            .method("POST")
+            .uri("/api/x")
+            .header("host", "127.0.0.1:3000");
         if let Some(o) = origin {
             b = b.header("origin", o);
         }
@@ -82,9 +100,15 @@ mod tests {
     #[test]
     fn origin_rules() {
         assert!(same_origin(&req(None, None)));
-        assert!(same_origin(&req(Some("http://127.0.0.1:3000"), Some("same-origin"))));
+        assert!(same_origin(&req(
+            Some("http://127.0.0.1:3000"),
+            Some("same-origin")
+        )));
         assert!(!same_origin(&req(Some("http://evil.example"), None)));
-        assert!(!same_origin(&req(Some("http://127.0.0.1:3000"), Some("cross-site"))));
+        assert!(!same_origin(&req(
+            Some("http://127.0.0.1:3000"),
+            Some("cross-site")
+        )));
         assert!(!same_origin(&req(None, Some("same-site"))));
         assert!(!same_origin(&req(Some("null"), None)));
     }

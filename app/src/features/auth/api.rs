@@ -5,7 +5,11 @@ use crate::error::AppError;
 use leptos::prelude::*;
 
 #[server(prefix = "/api", endpoint = "auth/login")]
-pub async fn login(clinic_code: String, username: String, password: String) -> Result<(), AppError> {
+pub async fn login(
+    clinic_code: String,
+    username: String,
+    password: String,
+) -> Result<(), AppError> {
     use crate::server::{allow_unauthenticated, services, set_session_cookie};
     use healipro_core::auth::{self, Credentials};
     allow_unauthenticated();

@@ -13,7 +13,13 @@ pub fn LoginPage() -> impl IntoView {
             navigate("/patients", Default::default());
         }
     });
-    let error = move || login.value().get().and_then(Result::err).map(|e| e.to_string());
+    let error = move || {
+        login
+            .value()
+            .get()
+            .and_then(Result::err)
+            .map(|e| e.to_string())
+    };
     view! {
         <main class="login">
             <h1>"Sign in to Healipro"</h1>

@@ -20,7 +20,10 @@ fn error_view(e: AppError) -> AnyView {
 pub fn PatientsPage() -> impl IntoView {
     let (query, set_query) = signal(String::new());
     let (page, set_page) = signal(0u32);
-    let results = Resource::new(move || (query.get(), page.get()), |(q, p)| list_patients(q, p));
+    let results = Resource::new(
+        move || (query.get(), page.get()),
+        |(q, p)| list_patients(q, p),
+    );
     let navigate = use_navigate();
     // Keyboard-first: Enter opens the first result.
     let open_first = move |ev: leptos::ev::SubmitEvent| {
@@ -67,7 +70,11 @@ pub fn PatientsPage() -> impl IntoView {
 
 #[component]
 fn PatientTable(found: PatientPageDto, set_page: WriteSignal<u32>) -> impl IntoView {
-    let PatientPageDto { patients, page, has_more } = found;
+    let PatientPageDto {
+        patients,
+        page,
+        has_more,
+    } = found;
     if patients.is_empty() {
         return view! { <p class="empty">"No patients match. Check the spelling or search by MR number."</p> }
             .into_any();
@@ -123,7 +130,10 @@ fn PatientTable(found: PatientPageDto, set_page: WriteSignal<u32>) -> impl IntoV
 #[component]
 pub fn PatientPage() -> impl IntoView {
     let params = use_params_map();
-    let patient = Resource::new(move || params.read().get("id").unwrap_or_default(), get_patient);
+    let patient = Resource::new(
+        move || params.read().get("id").unwrap_or_default(),
+        get_patient,
+    );
     view! {
         <AppLayout>
             <Suspense fallback=|| view! { <p>{text::LOADING}</p> }>
