@@ -47,7 +47,20 @@ pub async fn csrf_guard(req: Request, next: Next) -> Response {
         return next.run(req).await;
     }
     if !same_origin(&req) {
-        tracing::warn!(path = %req.uri().path(), "cross-site request refused");
+        let h = |name: &str| {
+            req.headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("-")
+                .to_owned()
+        };
+        tracing::warn!(
+            path = %req.uri().path(),
+            origin = %h("origin"),
+            host = %h("host"),
+            sec_fetch_site = %h("sec-fetch-site"),
+            "cross-site request refused"
+        );
         return (
             StatusCode::FORBIDDEN,
             Body::from("Cross-site request refused."),
