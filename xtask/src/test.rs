@@ -195,8 +195,6 @@ pub fn run(ctx: &Ctx) -> Result<ExitCode> {
         ready.map(|()| None)
     });
 
-    let build_ok = r.step("build", || util::cargo_leptos_build(ctx).map(|()| None));
-
     r.step("rust tests", || {
         let mut env = util::server_env(ctx)?;
         if ctx.root.join(".sqlx").is_dir() && std::env::var_os("SQLX_OFFLINE").is_none() {
@@ -208,6 +206,10 @@ pub fn run(ctx: &Ctx) -> Result<ExitCode> {
         util::run(cargo(ctx, &["test", "--workspace", "--exclude", "frontend"]).envs(&env))?;
         Ok(None)
     });
+
+    // After the Rust tests: `cargo test` also (re)builds the `healipro` binary,
+    // and the end-to-end run must use the one cargo-leptos built beside the WASM.
+    let build_ok = r.step("build", || util::cargo_leptos_build(ctx).map(|()| None));
 
     let e2e_name = "e2e";
     if !ctx.end2end_dir().join("package.json").is_file() {

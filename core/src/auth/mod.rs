@@ -34,7 +34,6 @@ pub const DEFAULT_IDLE_TIMEOUT_SECS: i32 = 30 * 60;
 pub struct Session {
     pub id: SessionId,
     pub tenant_id: TenantId,
-    pub tenant_name: String,
     pub user_id: UserId,
     pub username: String,
     pub display_name: String,
@@ -165,7 +164,6 @@ pub async fn login(
     let session = Session {
         id: session_id,
         tenant_id: tenant.id,
-        tenant_name: tenant.name,
         user_id: user.id,
         username: user.username,
         display_name: user.display_name,
@@ -195,6 +193,11 @@ pub async fn begin_authenticated(db: &Db, token: &SessionToken) -> Result<(Sessi
     let mut tx = db.tenant_tx_for(token.tenant).await?;
     let session = authenticate(&mut tx, token).await?;
     Ok((session, tx))
+}
+
+/// The clinic's display name, for the page header.
+pub async fn clinic_name(tx: &mut TenantTx) -> Result<String> {
+    repo::tenant_name(tx).await
 }
 
 /// Revokes the session named by the cookie (idempotent).

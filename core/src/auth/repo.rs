@@ -112,13 +112,12 @@ pub(super) async fn find_live_session(
     token_hash: &[u8],
 ) -> Result<Option<LiveSession>> {
     let tenant = tx.tenant();
-    type Row = (SessionId, UserId, String, String, Vec<String>, String, bool);
+    type Row = (SessionId, UserId, String, String, Vec<String>, bool);
     let row: Option<Row> = sqlx::query_as(
-        "SELECT s.id, s.user_id, u.username, u.display_name, u.roles, t.name,
+        "SELECT s.id, s.user_id, u.username, u.display_name, u.roles,
                 s.last_seen_at < now() - interval '30 seconds'
            FROM clinic.sessions s
            JOIN clinic.users u ON u.tenant_id = s.tenant_id AND u.id = s.user_id
-           JOIN platform.tenants t ON t.id = s.tenant_id
           WHERE s.tenant_id = $1 AND s.token_hash = $2
             AND s.revoked_at IS NULL
             AND s.expires_at > now()
@@ -130,11 +129,10 @@ pub(super) async fn find_live_session(
     .fetch_optional(tx.conn())
     .await?;
     Ok(row.map(
-        |(id, user_id, username, display_name, roles, tenant_name, touch_due)| LiveSession {
+        |(id, user_id, username, display_name, roles, touch_due)| LiveSession {
             session: Session {
                 id,
                 tenant_id: tenant,
-                tenant_name,
                 user_id,
                 username,
                 display_name,
@@ -166,4 +164,16 @@ pub(super) async fn revoke_session(tx: &mut TenantTx, token_hash: &[u8]) -> Resu
     .execute(tx.conn())
     .await?;
     Ok(())
+}
+
+/// The clinic's display name (only the page header needs it, so it is not part
+/// of the per-request session lookup).
+pub(super) async fn tenant_name(tx: &mut TenantTx) -> Result<String> {
+    let tenant = tx.tenant();
+    Ok(
+        sqlx::query_scalar("SELECT name FROM platform.tenants WHERE id = $1")
+            .bind(tenant)
+            .fetch_one(tx.conn())
+            .await?,
+    )
 }

@@ -20,7 +20,7 @@ pub async fn security_headers(req: Request, next: Next) -> Response {
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     h.insert(
         header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
+        HeaderValue::from_static("same-origin"),
     );
     h.insert(
         header::CONTENT_SECURITY_POLICY,
@@ -72,10 +72,10 @@ pub async fn csrf_guard(req: Request, next: Next) -> Response {
 
 fn same_origin(req: &Request) -> bool {
     let headers = req.headers();
+    // Browsers that send Sec-Fetch-Site are judged by it alone: a same-origin
+    // form post can carry `Origin: null` (e.g. under a strict referrer policy).
     if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
-        if !matches!(site, "same-origin" | "none") {
-            return false;
-        }
+        return matches!(site, "same-origin" | "none");
     }
     match headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
         None => true,
@@ -124,5 +124,7 @@ mod tests {
         )));
         assert!(!same_origin(&req(None, Some("same-site"))));
         assert!(!same_origin(&req(Some("null"), None)));
+        assert!(same_origin(&req(Some("null"), Some("same-origin"))));
+        assert!(!same_origin(&req(Some("null"), Some("cross-site"))));
     }
 }

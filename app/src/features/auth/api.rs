@@ -40,7 +40,7 @@ pub async fn logout() -> Result<(), AppError> {
 pub async fn current_user() -> Result<Option<MeDto>, AppError> {
     use crate::server::{allow_unauthenticated, authed};
     allow_unauthenticated();
-    let (session, tx) = match authed().await {
+    let (session, mut tx) = match authed().await {
         Ok(pair) => pair,
         Err(AppError::Unauthenticated) => {
             if let Some(resp) = use_context::<leptos_axum::ResponseOptions>() {
@@ -50,11 +50,12 @@ pub async fn current_user() -> Result<Option<MeDto>, AppError> {
         }
         Err(e) => return Err(e),
     };
+    let clinic_name = healipro_core::auth::clinic_name(&mut tx).await?;
     tx.commit().await?;
     Ok(Some(MeDto {
         display_name: session.display_name,
         username: session.username,
-        clinic_name: session.tenant_name,
+        clinic_name,
         roles: session.roles.iter().map(|r| r.label().to_owned()).collect(),
     }))
 }
