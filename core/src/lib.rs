@@ -15,6 +15,6 @@ pub mod tenants;
 pub use db::selftest;
 
 #[cfg(feature = "testing")]
-pub mod testing;
+pub use db::testing;
 
 pub use error::{Error, Result};

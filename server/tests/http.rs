@@ -331,3 +331,23 @@ async fn pages_send_a_signed_out_visitor_to_login_and_render_for_a_user() {
     assert_eq!(resp.status(), StatusCode::NOT_FOUND);
     assert!(resp.text().await.unwrap().contains("Patient not found"));
 }
+
+#[tokio::test]
+async fn who_am_i_answers_nobody_without_an_error_status() {
+    let s = TestServer::start().await;
+    let (a, _) = two_clinics(&s).await;
+    let resp = s.post("/api/auth/me", None, &[]).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(
+        resp.json::<serde_json::Value>().await.unwrap(),
+        serde_json::Value::Null
+    );
+
+    let cookie = s.login(&a, "pharmacist").await;
+    let resp = s.post("/api/auth/me", Some(&cookie), &[]).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let me: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(me["username"], "pharmacist");
+    assert_eq!(me["clinic_name"], "Clinic alpha");
+    assert_eq!(me["roles"], serde_json::json!(["Pharmacist"]));
+}

@@ -395,34 +395,8 @@ fn start_server(
                 .with_context(|| format!("cannot start {}", util::display_cmd(&cmd)))?,
         ),
     };
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if let Some(child) = server.child.as_mut() {
-            if let Some(status) = child.try_wait()? {
-                server.child = None;
-                bail!(
-                    "the server exited early with {}. Last lines of {}:\n{}",
-                    util::describe_status(status),
-                    log_path.display(),
-                    util::tail(&log_path, 30)
-                );
-            }
-        }
-        match util::http_status(&addr.to_string(), "/healthz") {
-            Ok(200) => break,
-            Ok(_) | Err(_) if Instant::now() < deadline => {
-                std::thread::sleep(Duration::from_millis(200))
-            }
-            last => bail!(
-                "http://{addr}/healthz did not answer 200 within 60 s (last: {}). Last lines of {}:\n{}",
-                match last {
-                    Ok(code) => format!("HTTP {code}"),
-                    Err(e) => e.to_string(),
-                },
-                log_path.display(),
-                util::tail(&log_path, 30)
-            ),
-        }
+    if let Some(child) = server.child.as_mut() {
+        util::wait_healthy(child, &addr.to_string(), &log_path)?;
     }
     util::ok("server healthy");
     Ok(server)
@@ -479,29 +453,8 @@ impl PgUrl {
     /// tuples-only output.
     fn psql(&self, sql: &str) -> Result<String> {
         let mut cmd = self.tool("psql");
-        cmd.args(["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-f", "-"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let mut child = cmd
-            .spawn()
-            .with_context(|| format!("cannot start {}", util::display_cmd(&cmd)))?;
-        child
-            .stdin
-            .take()
-            .ok_or_else(|| anyhow!("no stdin for psql"))?
-            .write_all(sql.as_bytes())?;
-        let out = child.wait_with_output()?;
-        if !out.status.success() {
-            bail!(
-                "psql as {} on database {} failed with {}: {}",
-                self.user,
-                self.db,
-                util::describe_status(out.status),
-                String::from_utf8_lossy(&out.stderr).trim()
-            );
-        }
-        Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+        cmd.args(["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-f", "-"]);
+        util::psql_stdin(cmd, &self.user, &self.db, sql)
     }
 }
 

@@ -8,7 +8,7 @@ use std::io::Write;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
@@ -102,28 +102,8 @@ impl Pg {
     /// that passwords never appear in the process list. Returns stdout.
     pub fn exec_sql(&self, port: u16, db: &str, sql: &str) -> Result<String> {
         let mut cmd = self.psql_super(port, db);
-        cmd.args(["-A", "-t", "-f", "-"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let mut child = cmd
-            .spawn()
-            .with_context(|| format!("cannot start {}", util::display_cmd(&cmd)))?;
-        child
-            .stdin
-            .take()
-            .ok_or_else(|| anyhow!("no stdin for psql"))?
-            .write_all(sql.as_bytes())?;
-        let out = child.wait_with_output()?;
-        if !out.status.success() {
-            bail!(
-                "psql as {} on database {db} failed with {}: {}",
-                self.superuser,
-                util::describe_status(out.status),
-                String::from_utf8_lossy(&out.stderr).trim()
-            );
-        }
-        Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+        cmd.args(["-A", "-t", "-f", "-"]);
+        util::psql_stdin(cmd, &self.superuser, db, sql)
     }
 
     fn check_installed(&self) -> Result<()> {

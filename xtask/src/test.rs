@@ -370,32 +370,7 @@ fn e2e(ctx: &Ctx, pg: &Pg, port: u16) -> Result<()> {
     );
 
     util::note(format!("waiting for {url}/healthz"));
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if let Some(status) = server.0.try_wait()? {
-            bail!(
-                "the server exited early with {}. Last lines of {}:\n{}",
-                util::describe_status(status),
-                log_path.display(),
-                util::tail(&log_path, 30)
-            );
-        }
-        match util::http_status(&addr, "/healthz") {
-            Ok(200) => break,
-            Ok(_) | Err(_) if Instant::now() < deadline => {
-                std::thread::sleep(Duration::from_millis(250))
-            }
-            last => bail!(
-                "{url}/healthz did not answer 200 within 60 s (last: {}). Last lines of {}:\n{}",
-                match last {
-                    Ok(code) => format!("HTTP {code}"),
-                    Err(e) => e.to_string(),
-                },
-                log_path.display(),
-                util::tail(&log_path, 30)
-            ),
-        }
-    }
+    util::wait_healthy(&mut server.0, &addr, &log_path)?;
     util::ok(format!("server healthy at {url}"));
 
     let result = util::run(

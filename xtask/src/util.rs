@@ -512,6 +512,63 @@ pub fn random_hex32() -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// Runs a psql command whose script is fed on stdin (so passwords never show in
+/// the process list); returns stdout, or an error naming `who` and `db` with
+/// psql's message.
+pub fn psql_stdin(mut cmd: Command, who: &str, db: &str, sql: &str) -> Result<String> {
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd
+        .spawn()
+        .with_context(|| format!("cannot start {}", display_cmd(&cmd)))?;
+    child
+        .stdin
+        .take()
+        .ok_or_else(|| anyhow!("no stdin for psql"))?
+        .write_all(sql.as_bytes())?;
+    let out = child.wait_with_output()?;
+    if !out.status.success() {
+        bail!(
+            "psql as {who} on database {db} failed with {}: {}",
+            describe_status(out.status),
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+/// Waits up to 60 s for `GET http://{addr}/healthz` to answer 200, failing early
+/// (with the tail of `log_path`) if the server process exits.
+pub fn wait_healthy(child: &mut std::process::Child, addr: &str, log_path: &Path) -> Result<()> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        if let Some(status) = child.try_wait()? {
+            bail!(
+                "the server exited early with {}. Last lines of {}:\n{}",
+                describe_status(status),
+                log_path.display(),
+                tail(log_path, 30)
+            );
+        }
+        match http_status(addr, "/healthz") {
+            Ok(200) => return Ok(()),
+            Ok(_) | Err(_) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(200))
+            }
+            last => bail!(
+                "http://{addr}/healthz did not answer 200 within 60 s (last: {}). Last lines of {}:\n{}",
+                match last {
+                    Ok(code) => format!("HTTP {code}"),
+                    Err(e) => e.to_string(),
+                },
+                log_path.display(),
+                tail(log_path, 30)
+            ),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -13,6 +13,8 @@
 //! SQL at all.
 
 pub mod selftest;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 use crate::ids::TenantId;
 use crate::Result;

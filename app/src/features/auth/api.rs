@@ -38,17 +38,18 @@ pub async fn logout() -> Result<(), AppError> {
 /// Who is signed in (`None` when nobody is).
 #[server(prefix = "/api", endpoint = "auth/me")]
 pub async fn current_user() -> Result<Option<MeDto>, AppError> {
-    use crate::server::{allow_unauthenticated, authed};
+    use crate::server::{allow_unauthenticated, services, session_token};
+    use healipro_core::{auth, Error};
     allow_unauthenticated();
-    let (session, mut tx) = match authed().await {
+    // "Nobody" is an answer here, not an error: no status is set, so a page
+    // rendering this header keeps its own status (e.g. the 302 to /login).
+    let Some(token) = session_token() else {
+        return Ok(None);
+    };
+    let (session, mut tx) = match auth::begin_authenticated(&services()?.db, &token).await {
         Ok(pair) => pair,
-        Err(AppError::Unauthenticated) => {
-            if let Some(resp) = use_context::<leptos_axum::ResponseOptions>() {
-                resp.set_status(http::StatusCode::OK);
-            }
-            return Ok(None);
-        }
-        Err(e) => return Err(e),
+        Err(Error::Unauthenticated) => return Ok(None),
+        Err(e) => return Err(e.into()),
     };
     let clinic_name = healipro_core::auth::clinic_name(&mut tx).await?;
     tx.commit().await?;
