@@ -44,7 +44,7 @@ impl Db {
     /// travel in one simple-protocol message (one round trip); the tenant is a
     /// parsed UUID, never user text. The setting is transaction-local, so the
     /// pooled connection carries nothing into its next use.
-    #[tracing::instrument(skip_all, fields(tenant = %tenant))]
+    #[tracing::instrument(level = "debug", skip_all, fields(tenant = %tenant))]
     pub async fn tenant_tx_for(&self, tenant: TenantId) -> Result<TenantTx> {
         let begin = format!(
             "BEGIN; SELECT clinic.set_tenant('{}'::uuid)",

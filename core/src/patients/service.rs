@@ -11,14 +11,14 @@ use crate::{Error, Result};
 /// Opens one patient's record. Another clinic's patient and a made-up id give
 /// the same `NotFound`. (The audit issue adds the "record opened" entry here, in
 /// the same transaction.)
-#[tracing::instrument(skip_all, fields(user = %session.user_id, patient = %id))]
+#[tracing::instrument(level = "debug", skip_all, fields(user = %session.user_id, patient = %id))]
 pub async fn open(tx: &mut TenantTx, session: &Session, id: PatientId) -> Result<Patient> {
     session.require(Permission::PatientsRead)?;
     repo::get(tx, id).await?.ok_or(Error::NotFound)
 }
 
 /// One page (0-based) of the clinic's patients matching what was typed.
-#[tracing::instrument(skip_all, fields(user = %session.user_id, page))]
+#[tracing::instrument(level = "debug", skip_all, fields(user = %session.user_id, page))]
 pub async fn list(
     tx: &mut TenantTx,
     session: &Session,
