@@ -375,25 +375,11 @@ fn start_server(
 ) -> Result<Server> {
     util::step(format!("starting the release server on http://{addr}"));
     let log_path = ctx.state_dir.join("bench-server.log");
-    let log = fs::File::create(&log_path)
-        .with_context(|| format!("cannot create {}", log_path.display()))?;
     let mut cmd = server_cmd(ctx, bin, env);
     // The server's own default log filter, whatever this shell has set.
-    cmd.env_remove("RUST_LOG")
-        .arg("serve")
-        .stdin(Stdio::null())
-        .stdout(log.try_clone()?)
-        .stderr(log);
-    println!(
-        "    $ {} (log: {})",
-        util::display_cmd(&cmd),
-        log_path.display()
-    );
+    cmd.env_remove("RUST_LOG").arg("serve");
     let mut server = Server {
-        child: Some(
-            cmd.spawn()
-                .with_context(|| format!("cannot start {}", util::display_cmd(&cmd)))?,
-        ),
+        child: Some(util::spawn_logged(&mut cmd, &log_path)?),
     };
     if let Some(child) = server.child.as_mut() {
         util::wait_healthy(child, &addr.to_string(), &log_path)?;

@@ -350,24 +350,9 @@ fn e2e(ctx: &Ctx, pg: &Pg, port: u16) -> Result<()> {
     )?;
 
     let log_path = ctx.state_dir.join("e2e-server.log");
-    let log = fs::File::create(&log_path)
-        .with_context(|| format!("cannot create {}", log_path.display()))?;
     let mut serve = util::server_cmd(ctx, &env)?;
-    serve
-        .arg("serve")
-        .stdin(Stdio::null())
-        .stdout(log.try_clone()?)
-        .stderr(log);
-    println!(
-        "    $ {} (log: {})",
-        util::display_cmd(&serve),
-        log_path.display()
-    );
-    let mut server = ServerGuard(
-        serve
-            .spawn()
-            .with_context(|| format!("cannot start {}", util::display_cmd(&serve)))?,
-    );
+    serve.arg("serve");
+    let mut server = ServerGuard(util::spawn_logged(&mut serve, &log_path)?);
 
     util::note(format!("waiting for {url}/healthz"));
     util::wait_healthy(&mut server.0, &addr, &log_path)?;

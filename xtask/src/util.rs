@@ -569,6 +569,19 @@ pub fn wait_healthy(child: &mut std::process::Child, addr: &str, log_path: &Path
     }
 }
 
+/// Spawns `cmd` with stdin closed and stdout/stderr going to `log_path`
+/// (created afresh), announcing the command line and the log's place.
+pub fn spawn_logged(cmd: &mut Command, log_path: &Path) -> Result<std::process::Child> {
+    let log = fs::File::create(log_path)
+        .with_context(|| format!("cannot create {}", log_path.display()))?;
+    cmd.stdin(Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log);
+    println!("    $ {} (log: {})", display_cmd(cmd), log_path.display());
+    cmd.spawn()
+        .with_context(|| format!("cannot start {}", display_cmd(cmd)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
