@@ -582,6 +582,29 @@ pub fn spawn_logged(cmd: &mut Command, log_path: &Path) -> Result<std::process::
         .with_context(|| format!("cannot start {}", display_cmd(cmd)))
 }
 
+/// Stops a server we spawned: SIGTERM (graceful shutdown), then SIGKILL if it
+/// is still running after 10 s. Does nothing if it already exited.
+pub fn terminate(child: &mut std::process::Child, what: &str) {
+    if let Ok(Some(_)) = child.try_wait() {
+        return;
+    }
+    let pid = child.id();
+    note(format!("stopping the {what} (pid {pid})"));
+    let _ = Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .stderr(Stdio::null())
+        .status();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while std::time::Instant::now() < deadline {
+        if let Ok(Some(_)) = child.try_wait() {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -51,10 +51,6 @@ impl Session {
             Err(Error::Forbidden)
         }
     }
-
-    pub fn can(&self, permission: Permission) -> bool {
-        rbac::allows(&self.roles, permission)
-    }
 }
 
 /// The secret half of a session cookie. `Debug` never shows the token.

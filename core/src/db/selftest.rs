@@ -6,7 +6,7 @@
 //! The probes are generic over the catalog: a table added to `clinic` is checked
 //! without anyone remembering to add it here.
 
-use super::{Db, OwnerDb, TenantTx};
+use super::{Db, OwnerDb};
 use crate::ids::TenantId;
 use crate::Result;
 use sqlx::postgres::PgPoolOptions;
@@ -553,10 +553,4 @@ async fn probe_table(
             problems.join("; ")
         },
     ))
-}
-
-/// For tests: run one SQL statement as the runtime role inside a tenant
-/// transaction and return the number of rows it returned (or the error).
-pub async fn count_as_tenant(tx: &mut TenantTx, sql: &str) -> Result<i64> {
-    Ok(sqlx::query_scalar(sql).fetch_one(tx.conn()).await?)
 }

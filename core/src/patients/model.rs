@@ -92,8 +92,6 @@ pub fn prefix_range(prefix: &str) -> (String, String) {
     (prefix.to_owned(), format!("{prefix}\u{10FFFF}"))
 }
 
-pub type Date = NaiveDate;
-
 /// Today's date (server clock, UTC; the clinic's timezone arrives with settings).
 pub fn today() -> NaiveDate {
     chrono::Utc::now().date_naive()

@@ -21,7 +21,7 @@ pub struct PatientPageDto {
 #[cfg(feature = "ssr")]
 impl From<healipro_core::patients::Patient> for PatientDto {
     fn from(p: healipro_core::patients::Patient) -> Self {
-        let today = chrono_today();
+        let today = healipro_core::patients::model::today();
         PatientDto {
             id: p.id.to_string(),
             age_years: p.age_years(today),
@@ -32,9 +32,4 @@ impl From<healipro_core::patients::Patient> for PatientDto {
             date_of_birth: p.date_of_birth.map(|d| d.format("%d %b %Y").to_string()),
         }
     }
-}
-
-#[cfg(feature = "ssr")]
-fn chrono_today() -> healipro_core::patients::model::Date {
-    healipro_core::patients::model::today()
 }
