@@ -19,6 +19,11 @@ pub enum AppError {
     Unauthenticated,
     #[error("This screen is locked. Sign in again to continue.")]
     Locked,
+    /// Password accepted, but a step is still due: go to `next`.
+    #[error("Finish signing in first.")]
+    SignInIncomplete { next: String },
+    #[error("{message}")]
+    TooManyAttempts { message: String },
     #[error(
         "Something went wrong on our side. If it keeps happening, quote reference {request_id}."
     )]
@@ -56,6 +61,16 @@ impl From<healipro_core::Error> for AppError {
                 },
             ),
             E::Conflict(message) => (StatusCode::CONFLICT, AppError::Conflict { message }),
+            E::SignInIncomplete(stage) => (
+                StatusCode::FORBIDDEN,
+                AppError::SignInIncomplete {
+                    next: stage.path().to_owned(),
+                },
+            ),
+            E::Throttled(message) => (
+                StatusCode::TOO_MANY_REQUESTS,
+                AppError::TooManyAttempts { message },
+            ),
             other => {
                 let request_id = uuid::Uuid::new_v4().simple().to_string()[..12].to_owned();
                 tracing::error!(%request_id, error = %other, "request failed");

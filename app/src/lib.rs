@@ -7,8 +7,9 @@ pub mod features;
 pub mod server;
 pub mod ui;
 
-use features::auth::pages::LoginPage;
-use features::patients::pages::{PatientPage, PatientsPage};
+use features::admin::pages::AdminPage;
+use features::auth::pages::{CodePage, EnrolPage, LockedPage, LoginPage, PasswordPage};
+use features::patients::pages::{PatientEditPage, PatientPage, PatientsPage};
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Redirect, Route, Router, Routes};
@@ -42,8 +43,14 @@ pub fn App() -> impl IntoView {
             <Routes fallback=|| view! { <main><h1>"Page not found"</h1><a href="/patients">"Go to patients"</a></main> }>
                 <Route path=path!("/") view=|| view! { <Redirect path="/patients"/> }/>
                 <Route path=path!("/login") view=LoginPage/>
+                <Route path=path!("/signin/code") view=CodePage/>
+                <Route path=path!("/signin/enrol") view=EnrolPage ssr=SsrMode::Async/>
+                <Route path=path!("/account/password") view=PasswordPage/>
+                <Route path=path!("/locked") view=LockedPage/>
                 <Route path=path!("/patients") view=PatientsPage ssr=SsrMode::Async/>
                 <Route path=path!("/patients/:id") view=PatientPage ssr=SsrMode::Async/>
+                <Route path=path!("/patients/:id/edit") view=PatientEditPage ssr=SsrMode::Async/>
+                <Route path=path!("/admin") view=AdminPage ssr=SsrMode::Async/>
             </Routes>
         </Router>
     }

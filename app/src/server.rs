@@ -1,26 +1,27 @@
 //! Server-side request context for server functions (ssr only): the services
-//! the server provides, the session cookie, and `authed()`, which opens the
-//! request's tenant transaction and authenticates the session inside it.
+//! the server provides, the cookies, and `authed()`, which verifies the session
+//! token, opens the request's tenant transaction and loads the session in it.
 
 use crate::error::AppError;
-use healipro_core::auth::{self, passwords::Passwords, Session, SessionToken, SESSION_COOKIE};
+use healipro_core::auth::workstations::WORKSTATION_COOKIE;
+use healipro_core::auth::{Auth, ClientInfo, Session, Stage, SESSION_COOKIE};
 use healipro_core::db::{Db, TenantTx};
+use healipro_core::Error;
 use leptos::prelude::*;
+use secrecy::{ExposeSecret, SecretString};
 
 /// What the server hands every request (provided as Leptos context).
 #[derive(Clone)]
 pub struct Services {
     pub db: Db,
-    pub passwords: Passwords,
+    pub auth: Auth,
 }
 
 pub fn services() -> Result<Services, AppError> {
-    use_context::<Services>()
-        .ok_or_else(|| healipro_core::Error::Internal("services not provided".into()).into())
+    use_context::<Services>().ok_or_else(|| Error::Internal("services not provided".into()).into())
 }
 
-/// The session token from the request's cookie, if any.
-pub fn session_token() -> Option<SessionToken> {
+fn cookie(name: &str) -> Option<String> {
     let parts = use_context::<http::request::Parts>()?;
     parts
         .headers
@@ -29,35 +30,86 @@ pub fn session_token() -> Option<SessionToken> {
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == SESSION_COOKIE)
-        .and_then(|(_, v)| SessionToken::parse(v))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_owned())
 }
 
-/// Authenticates the request and returns its session with the tenant
-/// transaction that will serve it (one transaction, one tenant).
-pub async fn authed() -> Result<(Session, TenantTx), AppError> {
-    let token =
-        session_token().ok_or_else(|| AppError::from(healipro_core::Error::Unauthenticated))?;
+/// The session token (a JWT) from the request's cookie, if any.
+pub fn session_token() -> Option<String> {
+    cookie(SESSION_COOKIE).filter(|v| !v.is_empty())
+}
+
+/// The client address (for throttling) and workstation binding of the request.
+pub fn client_info() -> ClientInfo {
+    let ip = use_context::<http::request::Parts>().and_then(|p| {
+        p.extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0.ip())
+    });
+    ClientInfo {
+        ip,
+        workstation_cookie: cookie(WORKSTATION_COOKIE),
+    }
+}
+
+/// Authenticates the request at any sign-in stage (only the sign-in steps
+/// themselves use this; they check the stage they serve).
+pub async fn authed_any_stage() -> Result<(Session, TenantTx), AppError> {
+    let token = session_token().ok_or_else(|| AppError::from(Error::Unauthenticated))?;
     let services = services()?;
-    Ok(auth::begin_authenticated(&services.db, &token).await?)
+    let authed = services
+        .auth
+        .begin_authenticated(&services.db, &token)
+        .await?;
+    if let Some(renewed) = &authed.renewed_token {
+        set_session_cookie(Some(renewed));
+    }
+    Ok((authed.session, authed.tx))
+}
+
+/// Authenticates a fully signed-in session and returns it with the tenant
+/// transaction that will serve the request (one transaction, one tenant). A
+/// session still owing its second factor or a password change is refused.
+pub async fn authed() -> Result<(Session, TenantTx), AppError> {
+    let (session, tx) = authed_any_stage().await?;
+    if session.stage != Stage::Full {
+        return Err(Error::SignInIncomplete(session.stage).into());
+    }
+    Ok((session, tx))
 }
 
 /// Marks a server function that deliberately runs before sign-in (login,
 /// logout, "who am I"). Every other server function calls `session.require`.
 pub fn allow_unauthenticated() {}
 
-/// `Set-Cookie` for a new session, or to clear it (`None`). `__Host-` + Secure +
-/// HttpOnly + SameSite=Strict (browsers accept Secure cookies on loopback HTTP,
-/// so development needs no weaker variant).
-pub fn set_session_cookie(token: Option<&SessionToken>) {
-    const ATTRS: &str = "Path=/; Secure; HttpOnly; SameSite=Strict";
+/// Marks a server function any signed-in user may call whatever their roles
+/// (keep-alive, own password): `authed()` has checked the session.
+pub fn allow_any_role(_session: &Session) {}
+
+/// `Set-Cookie` for a session token, or to clear it (`None`). `__Host-` +
+/// Secure + HttpOnly + SameSite=Strict.
+pub fn set_session_cookie(token: Option<&SecretString>) {
     let value = match token {
-        Some(t) => format!("{SESSION_COOKIE}={}; {ATTRS}", t.cookie_value()),
-        None => format!("{SESSION_COOKIE}=; Max-Age=0; {ATTRS}"),
+        Some(t) => format!("{SESSION_COOKIE}={}; {COOKIE_ATTRS}", t.expose_secret()),
+        None => format!("{SESSION_COOKIE}=; Max-Age=0; {COOKIE_ATTRS}"),
     };
+    append_set_cookie(&value);
+}
+
+/// `Set-Cookie` binding this browser to a workstation (400 days, the longest
+/// browsers keep a cookie).
+pub fn set_workstation_cookie(value: &str) {
+    append_set_cookie(&format!(
+        "{WORKSTATION_COOKIE}={value}; Max-Age=34560000; {COOKIE_ATTRS}"
+    ));
+}
+
+const COOKIE_ATTRS: &str = "Path=/; Secure; HttpOnly; SameSite=Strict";
+
+fn append_set_cookie(value: &str) {
     if let (Some(resp), Ok(v)) = (
         use_context::<leptos_axum::ResponseOptions>(),
-        http::HeaderValue::from_str(&value),
+        http::HeaderValue::from_str(value),
     ) {
         resp.append_header(http::header::SET_COOKIE, v);
     }

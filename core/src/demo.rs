@@ -2,7 +2,7 @@
 //! patients with realistic Pakistani names. Idempotent: re-running keeps the
 //! data and the passwords already handed out.
 
-use crate::auth::{self, passwords::Passwords, NewUser};
+use crate::auth::{self, workstations, Auth, NewUser};
 use crate::db::{Db, OwnerDb};
 use crate::ids::TenantId;
 use crate::patients::repo::{self as patients_repo, NewPatient};
@@ -31,7 +31,7 @@ pub struct DemoLogin {
     pub display_name: String,
     pub password: String,
     pub roles: Vec<String>,
-    /// Filled once TOTP exists (authentication issue).
+    /// Base32 TOTP secret (for any authenticator app) of users who need one.
     #[serde(default)]
     pub totp_secret: Option<String>,
 }
@@ -152,7 +152,7 @@ fn demo_staff(names: &Names, seed: u64) -> Vec<NewUser> {
 pub async fn seed(
     owner: &OwnerDb,
     app: &Db,
-    passwords: &Passwords,
+    auth: &Auth,
     existing: &[DemoLogin],
 ) -> Result<Vec<DemoLogin>> {
     let names = Names::load()?;
@@ -164,16 +164,39 @@ pub async fn seed(
         for user in demo_staff(&names, seed) {
             let known = existing
                 .iter()
-                .find(|l| l.clinic_code == code && l.username == user.username)
-                .map(|l| l.password.clone());
+                .find(|l| l.clinic_code == code && l.username == user.username);
             let exists = auth::user_exists(&mut tx, &user.username).await?;
-            let password = match (known, exists) {
+            let password = match (known.map(|l| l.password.clone()), exists) {
                 (Some(pw), true) => pw,
                 (known, _) => {
                     let pw = known.unwrap_or_else(generate_password);
-                    auth::upsert_user(&mut tx, passwords, &user, &SecretString::from(pw.clone()))
-                        .await?;
+                    auth::upsert_user(
+                        &mut tx,
+                        auth.passwords(),
+                        &user,
+                        &SecretString::from(pw.clone()),
+                    )
+                    .await?;
                     pw
+                }
+            };
+            // Doctors and admins must use TOTP: enrol them with a secret the
+            // seed prints, so a tester can add it to any authenticator app.
+            let needs_totp = user
+                .roles
+                .iter()
+                .any(|r| matches!(r, Role::Admin | Role::Doctor));
+            let known_secret = known.and_then(|l| l.totp_secret.clone());
+            let totp_secret = match (needs_totp, known_secret) {
+                (false, _) => None,
+                (true, Some(secret)) if exists => Some(secret),
+                (true, known_secret) => {
+                    let secret = known_secret
+                        .and_then(|s| auth::totp::parse_base32(&s))
+                        .unwrap_or_else(|| auth::totp::new_secret().to_vec());
+                    let id = auth::user_id(&mut tx, &user.username).await?;
+                    auth.enrol_with_secret(&mut tx, id, &secret).await?;
+                    Some(auth::totp::base32(&secret))
                 }
             };
             logins.push(DemoLogin {
@@ -183,8 +206,21 @@ pub async fn seed(
                 display_name: user.display_name.clone(),
                 password,
                 roles: user.roles.iter().map(|r| r.as_str().to_owned()).collect(),
-                totp_secret: None,
+                totp_secret,
             });
+        }
+        if workstations::list(&mut tx).await?.is_empty() {
+            for (name, location, minutes) in [
+                ("Front desk PC", "Reception", 15),
+                ("Room 1 tablet", "Consultation room 1", 10),
+            ] {
+                let input = workstations::WorkstationInput {
+                    name: name.to_owned(),
+                    location: location.to_owned(),
+                    idle_timeout_secs: minutes * 60,
+                };
+                workstations::create(&mut tx, &input).await?;
+            }
         }
         if patients_repo::count(&mut tx).await? == 0 {
             patients_repo::insert_many(&mut tx, &names.patients(seed, patient_count)).await?;

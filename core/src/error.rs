@@ -23,6 +23,13 @@ pub enum Error {
         field: &'static str,
         message: String,
     },
+    /// Signed in with a password, but a step is still due (second factor,
+    /// enrolment or a forced password change).
+    #[error("sign-in incomplete: {0:?}")]
+    SignInIncomplete(crate::auth::Stage),
+    /// Too many failed attempts; the message says how long to wait.
+    #[error("{0}")]
+    Throttled(String),
     #[error("conflict: {0}")]
     Conflict(String),
     #[error("configuration: {0}")]

@@ -41,3 +41,4 @@ uuid_id!(TenantId, "tenant");
 uuid_id!(UserId, "user");
 uuid_id!(PatientId, "patient");
 uuid_id!(SessionId, "session");
+uuid_id!(WorkstationId, "workstation");

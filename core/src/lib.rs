@@ -5,8 +5,10 @@
 //! before any statement runs. Nothing outside [`db`] can name the pool.
 
 pub mod auth;
+pub mod crypto;
 pub mod db;
 pub mod demo;
+pub mod drafts;
 pub mod error;
 pub mod ids;
 pub mod patients;

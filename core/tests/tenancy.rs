@@ -2,7 +2,6 @@
 //! that breaks it on purpose (in that test's private database) and asserts the
 //! check goes red — proof the check can fail.
 
-use healipro_core::auth::{self, SessionToken};
 use healipro_core::db::selftest::{self, Check};
 use healipro_core::ids::PatientId;
 use healipro_core::patients::{self, repo as patients_repo, PatientQuery};
@@ -15,9 +14,43 @@ async fn two_clinics(db: &TestDb) -> (TestClinic, TestClinic) {
         .clinic("clinica", &[Role::Operator, Role::Doctor], 40)
         .await;
     let b = db.clinic("clinicb", &[Role::Operator], 30).await;
-    // Give every clinic table rows in both tenants (sessions come from logins).
-    db.login(&a, "operator").await;
-    db.login(&b, "operator").await;
+    // Give every clinic table rows in both tenants, through the real code
+    // paths where there is one (a failed and a good login: throttle row, sign-in
+    // events, session; a draft; a workstation; settings; recovery codes).
+    use healipro_core::auth::{workstations, ClientInfo, Credentials};
+    for clinic in [&a, &b] {
+        let wrong = Credentials {
+            clinic_code: clinic.code.clone(),
+            username: "operator".into(),
+            password: "not the password at all".to_owned().into(),
+        };
+        let (session, _) = db.login(clinic, "operator").await;
+        assert!(db
+            .auth
+            .login(&db.app, &wrong, &ClientInfo::default())
+            .await
+            .is_err());
+        let mut tx = db.app.tenant_tx_for(clinic.id).await.unwrap();
+        healipro_core::drafts::save(&mut tx, &session, "patient-edit:x1", "{}")
+            .await
+            .unwrap();
+        let ws = workstations::WorkstationInput {
+            name: "Front desk".into(),
+            location: String::new(),
+            idle_timeout_secs: 600,
+        };
+        workstations::create(&mut tx, &ws).await.unwrap();
+        workstations::update_settings(&mut tx, &workstations::Settings::default())
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        db.owner_exec(&format!(
+            "INSERT INTO clinic.recovery_codes (tenant_id, user_id, code_hash)
+             SELECT tenant_id, id, sha256(id::text::bytea) FROM clinic.users WHERE tenant_id = '{}'",
+            clinic.id
+        ))
+        .await;
+    }
     (a, b)
 }
 
@@ -249,21 +282,24 @@ async fn services_show_nothing_of_another_clinic() {
 }
 
 #[tokio::test]
-async fn a_session_cookie_moved_to_another_tenant_authenticates_nowhere() {
+async fn a_session_token_naming_another_tenant_authenticates_nowhere() {
+    use healipro_core::auth::jwt::Claims;
     let db = TestDb::new().await;
     let (a, b) = two_clinics(&db).await;
-    let (_, token) = db.login(&a, "operator").await;
-    assert!(auth::begin_authenticated(&db.app, &token).await.is_ok());
-
-    let value = token.cookie_value();
-    let (_, secret) = value.split_once('.').unwrap();
-    let forged = SessionToken::parse(&format!("{}.{secret}", b.id)).unwrap();
+    let (session, token) = db.login(&a, "operator").await;
+    assert!(db.auth.begin_authenticated(&db.app, &token).await.is_ok());
+    // Even a correctly signed token (as if the signing key leaked) that moves
+    // A's session into tenant B finds nothing there: sessions are tenant rows.
+    let moved = Claims::new(b.id, session.user_id, session.id, 600);
+    let forged = db.auth.keys().sign(&moved).await.unwrap();
     assert!(matches!(
-        auth::begin_authenticated(&db.app, &forged).await,
+        db.auth.begin_authenticated(&db.app, &forged).await,
         Err(Error::Unauthenticated)
     ));
-    assert!(SessionToken::parse("garbage").is_none());
-    assert!(SessionToken::parse(&format!("{}.short", a.id)).is_none());
+    assert!(matches!(
+        db.auth.begin_authenticated(&db.app, "garbage").await,
+        Err(Error::Unauthenticated)
+    ));
 }
 
 #[tokio::test]
@@ -271,16 +307,16 @@ async fn logout_revokes_the_session_at_once() {
     let db = TestDb::new().await;
     let (a, _) = two_clinics(&db).await;
     let (_, token) = db.login(&a, "operator").await;
-    auth::logout(&db.app, &token).await.unwrap();
+    db.auth.logout(&db.app, &token).await.unwrap();
     assert!(matches!(
-        auth::begin_authenticated(&db.app, &token).await,
+        db.auth.begin_authenticated(&db.app, &token).await,
         Err(Error::Unauthenticated)
     ));
 }
 
 #[tokio::test]
 async fn failed_logins_say_the_same_thing_whatever_was_wrong() {
-    use healipro_core::auth::{passwords::Passwords, Credentials, LOGIN_FAILED};
+    use healipro_core::auth::{ClientInfo, Credentials, LOGIN_FAILED};
     let db = TestDb::new().await;
     let (a, _) = two_clinics(&db).await;
     let cases = [
@@ -303,7 +339,7 @@ async fn failed_logins_say_the_same_thing_whatever_was_wrong() {
             username: user.into(),
             password: pw.to_owned().into(),
         };
-        match auth::login(&db.app, &Passwords::new(), &creds).await {
+        match db.auth.login(&db.app, &creds, &ClientInfo::default()).await {
             Err(Error::Validation { message, .. }) => assert_eq!(message, LOGIN_FAILED),
             other => panic!("{clinic}/{user}: expected the login failure, got {other:?}"),
         }

@@ -3,6 +3,8 @@
 
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
+use healipro_core::auth::{jwt, Auth};
+use healipro_core::crypto::ServerKey;
 use healipro_core::db::{selftest, Db, OwnerDb};
 use healipro_core::demo::{self, DemoLogin};
 use healipro_core::ids::TenantId;
@@ -29,6 +31,24 @@ pub struct DbArgs {
     pub database_url: String,
 }
 
+/// The server key file (seals TOTP secrets and JWT private keys).
+#[derive(clap::Args, Clone)]
+pub struct KeyArgs {
+    /// 64 hex characters, mode 600 (create with `healipro keys init-server-key`).
+    #[arg(
+        long,
+        env = "HEALIPRO_SERVER_KEY_FILE",
+        default_value = ".healipro/server.key"
+    )]
+    pub server_key_file: PathBuf,
+}
+
+impl KeyArgs {
+    pub fn load(&self) -> anyhow::Result<ServerKey> {
+        ServerKey::load(&self.server_key_file).map_err(|e| anyhow::anyhow!("{e}"))
+    }
+}
+
 #[derive(clap::Args, Clone)]
 pub struct OwnerArgs {
     /// Owner role URL (healipro_owner): migrations and operator commands only.
@@ -42,6 +62,8 @@ pub enum Command {
     Serve {
         #[command(flatten)]
         db: DbArgs,
+        #[command(flatten)]
+        key: KeyArgs,
         /// Address to listen on.
         #[arg(long, env = "HEALIPRO_ADDR", default_value = "127.0.0.1:3000")]
         addr: SocketAddr,
@@ -63,6 +85,9 @@ pub enum Command {
     /// Create users.
     #[command(subcommand)]
     User(UserCmd),
+    /// The server key and the JWT signing keys.
+    #[command(subcommand)]
+    Keys(KeysCmd),
     /// Checks to run against a deployment; they change nothing.
     #[command(subcommand)]
     Selftest(SelftestCmd),
@@ -77,6 +102,8 @@ pub enum DemoCmd {
         db: DbArgs,
         #[command(flatten)]
         owner: OwnerArgs,
+        #[command(flatten)]
+        key: KeyArgs,
         /// Where to write the logins as JSON (kept private: mode 600).
         #[arg(long)]
         logins: PathBuf,
@@ -126,6 +153,57 @@ pub enum UserCmd {
         #[arg(long)]
         password_stdin: bool,
     },
+    /// Reset a user's password: prints a one-time password that must be
+    /// changed at the next sign-in; the user's sessions end and any lock lifts.
+    ResetPassword {
+        #[command(flatten)]
+        db: DbArgs,
+        #[command(flatten)]
+        key: KeyArgs,
+        #[arg(long)]
+        clinic: String,
+        #[arg(long)]
+        username: String,
+    },
+    /// End every session of a user at once.
+    SignOutEverywhere {
+        #[command(flatten)]
+        db: DbArgs,
+        #[command(flatten)]
+        key: KeyArgs,
+        #[arg(long)]
+        clinic: String,
+        #[arg(long)]
+        username: String,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum KeysCmd {
+    /// Create the server key file (refuses to overwrite one: secrets sealed
+    /// under it would become unreadable).
+    InitServerKey {
+        #[arg(
+            long,
+            env = "HEALIPRO_SERVER_KEY_FILE",
+            default_value = ".healipro/server.key"
+        )]
+        file: PathBuf,
+    },
+    /// Add a new RSA-2048 JWT signing key. It signs from now on (running
+    /// servers pick it up within seconds); older keys still verify, so nobody
+    /// is signed out.
+    RotateJwt {
+        #[command(flatten)]
+        db: DbArgs,
+        #[command(flatten)]
+        key: KeyArgs,
+    },
+    /// List the JWT signing keys, newest (the signing one) first.
+    ListJwt {
+        #[command(flatten)]
+        db: DbArgs,
+    },
 }
 
 #[derive(Subcommand)]
@@ -142,14 +220,55 @@ pub enum SelftestCmd {
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Serve { db, addr, pool } => serve(&db.database_url, addr, pool).await,
+        Command::Serve {
+            db,
+            key,
+            addr,
+            pool,
+        } => serve(&db.database_url, &key, addr, pool).await,
         Command::Migrate { owner } => {
             let owner = connect_owner(&owner).await?;
             owner.migrate().await.context("migrations failed")?;
             println!("migrations applied");
             Ok(())
         }
-        Command::Demo(DemoCmd::Seed { db, owner, logins }) => seed(&db, &owner, &logins).await,
+        Command::Demo(DemoCmd::Seed {
+            db,
+            owner,
+            key,
+            logins,
+        }) => seed(&db, &owner, &key, &logins).await,
+        Command::Keys(cmd) => keys(cmd).await,
+        Command::User(UserCmd::ResetPassword {
+            db,
+            key,
+            clinic,
+            username,
+        }) => {
+            let (auth, mut tx) = clinic_auth(&db, &key, &clinic).await?;
+            let temporary = auth
+                .admin_reset_password(&mut tx, &username)
+                .await
+                .map_err(|e| anyhow::anyhow!("cannot reset `{username}`: {e}"))?;
+            tx.commit().await?;
+            println!("one-time password for {username} (shown once; must be changed at sign-in): {temporary}");
+            Ok(())
+        }
+        Command::User(UserCmd::SignOutEverywhere {
+            db,
+            key,
+            clinic,
+            username,
+        }) => {
+            let (auth, mut tx) = clinic_auth(&db, &key, &clinic).await?;
+            let n = auth
+                .sign_out_everywhere(&mut tx, &username)
+                .await
+                .map_err(|e| anyhow::anyhow!("cannot sign out `{username}`: {e}"))?;
+            tx.commit().await?;
+            println!("ended {n} session(s) of {username}");
+            Ok(())
+        }
         Command::Tenant(cmd) => tenant(cmd).await,
         Command::User(UserCmd::Create {
             db,
@@ -185,8 +304,13 @@ async fn connect_app(args: &DbArgs, pool: u32) -> anyhow::Result<Db> {
         .context("cannot connect as the runtime role (check DATABASE_URL; in development run `cargo xtask db start`)")
 }
 
-async fn serve(database_url: &str, addr: SocketAddr, pool: u32) -> anyhow::Result<()> {
-    let services = crate::services(database_url, pool)
+async fn serve(
+    database_url: &str,
+    key: &KeyArgs,
+    addr: SocketAddr,
+    pool: u32,
+) -> anyhow::Result<()> {
+    let services = crate::services(database_url, pool, key.load()?)
         .await
         .context("cannot connect to the database (check DATABASE_URL)")?;
     let state = crate::AppState {
@@ -222,15 +346,15 @@ async fn shutdown_signal() {
     }
 }
 
-async fn seed(db: &DbArgs, owner: &OwnerArgs, path: &PathBuf) -> anyhow::Result<()> {
+async fn seed(db: &DbArgs, owner: &OwnerArgs, key: &KeyArgs, path: &PathBuf) -> anyhow::Result<()> {
     let existing: Vec<DemoLogin> = match std::fs::read_to_string(path) {
         Ok(text) => serde_json::from_str(&text).unwrap_or_default(),
         Err(_) => Vec::new(),
     };
     let owner = connect_owner(owner).await?;
     let app = connect_app(db, 4).await?;
-    let passwords = healipro_core::auth::passwords::Passwords::new();
-    let logins = demo::seed(&owner, &app, &passwords, &existing)
+    let auth = Auth::new(&app, key.load()?, std::time::Duration::from_secs(10)).await?;
+    let logins = demo::seed(&owner, &app, &auth, &existing)
         .await
         .context("seeding the demo clinics failed")?;
     write_private(path, &serde_json::to_string_pretty(&logins)?)?;
@@ -245,6 +369,17 @@ async fn seed(db: &DbArgs, owner: &OwnerArgs, path: &PathBuf) -> anyhow::Result<
             l.password,
             l.roles.join("+"),
             l.display_name
+        );
+    }
+    println!();
+    println!("  Doctors and admins also need a TOTP code. Add the secret to any authenticator");
+    println!("  app (or run `oathtool --totp -b SECRET`):");
+    for l in logins.iter().filter(|l| l.totp_secret.is_some()) {
+        println!(
+            "  {:<8} {:<11} {}",
+            l.clinic_code,
+            l.username,
+            l.totp_secret.as_deref().unwrap_or_default()
         );
     }
     println!();
@@ -326,9 +461,8 @@ async fn create_user(
     } else {
         (demo::generate_password(), true)
     };
-    if password.chars().count() < 12 {
-        bail!("the password must have at least 12 characters");
-    }
+    auth::policy::check(&password, &[&username, display_name])
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     let code = tenants::normalize_code(clinic).map_err(|e| anyhow::anyhow!("{e}"))?;
     let app = connect_app(db, 2).await?;
     let mut ptx = app.platform_tx().await?;
@@ -359,6 +493,66 @@ async fn create_user(
         println!("password (shown once): {password}");
     }
     Ok(())
+}
+
+async fn keys(cmd: KeysCmd) -> anyhow::Result<()> {
+    match cmd {
+        KeysCmd::InitServerKey { file } => {
+            if file.exists() {
+                println!("server key {} already exists (kept)", file.display());
+                return Ok(());
+            }
+            if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir)?;
+            }
+            ServerKey::create_file(&file).map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!(
+                "created server key {} (mode 600; back it up with the database)",
+                file.display()
+            );
+            Ok(())
+        }
+        KeysCmd::RotateJwt { db, key } => {
+            let app = connect_app(&db, 2).await?;
+            let kid = jwt::rotate(&app, &key.load()?)
+                .await
+                .context("could not add a JWT signing key")?;
+            println!("new JWT signing key {kid}: signs from now on; older keys keep verifying");
+            Ok(())
+        }
+        KeysCmd::ListJwt { db } => {
+            let app = connect_app(&db, 2).await?;
+            for (i, (kid, created)) in jwt::list(&app).await?.into_iter().enumerate() {
+                let role = if i == 0 {
+                    "signs + verifies"
+                } else {
+                    "verifies"
+                };
+                println!("{kid}  {}  {role}", created.format("%Y-%m-%d %H:%M:%S UTC"));
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Auth services and a tenant transaction for a clinic code (operator commands).
+async fn clinic_auth(
+    db: &DbArgs,
+    key: &KeyArgs,
+    clinic: &str,
+) -> anyhow::Result<(Auth, healipro_core::db::TenantTx)> {
+    let code = tenants::normalize_code(clinic).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let app = connect_app(db, 2).await?;
+    let auth = Auth::new(&app, key.load()?, std::time::Duration::from_secs(10)).await?;
+    let mut ptx = app.platform_tx().await?;
+    let tenant = tenants::repo::find_by_code(&mut ptx, &code)
+        .await?
+        .ok_or_else(|| {
+            anyhow::anyhow!("no clinic with code `{code}` (see `healipro tenant list`)")
+        })?;
+    ptx.commit().await?;
+    let tx = app.tenant_tx_for(tenant.id).await?;
+    Ok((auth, tx))
 }
 
 async fn isolation(db: &DbArgs, owner: &OwnerArgs) -> anyhow::Result<()> {

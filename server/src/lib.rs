@@ -72,11 +72,17 @@ pub fn leptos_options(addr: std::net::SocketAddr) -> LeptosOptions {
         .build()
 }
 
-/// Connects the runtime pool and builds the services the app needs.
-pub async fn services(database_url: &str, pool_size: u32) -> anyhow::Result<Services> {
+/// How often a running server looks for a new JWT signing key.
+pub const KEY_RING_REFRESH: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Connects the runtime pool and builds the services the app needs (loading,
+/// or on a first start creating, the JWT signing keys).
+pub async fn services(
+    database_url: &str,
+    pool_size: u32,
+    server_key: healipro_core::crypto::ServerKey,
+) -> anyhow::Result<Services> {
     let db = Db::connect(database_url, pool_size).await?;
-    Ok(Services {
-        db,
-        passwords: healipro_core::auth::passwords::Passwords::new(),
-    })
+    let auth = healipro_core::auth::Auth::new(&db, server_key, KEY_RING_REFRESH).await?;
+    Ok(Services { db, auth })
 }

@@ -405,7 +405,38 @@ pub fn server_env(ctx: &Ctx) -> Result<BTreeMap<String, String>> {
     env.insert("LEPTOS_SITE_PKG_DIR".into(), "pkg".into());
     env.insert("LEPTOS_OUTPUT_NAME".into(), SERVER_BIN.into());
     env.insert("LEPTOS_SITE_ADDR".into(), addr);
+    let key = ensure_server_key(ctx)?;
+    env.insert(
+        "HEALIPRO_SERVER_KEY_FILE".into(),
+        key.to_string_lossy().into_owned(),
+    );
     Ok(env)
+}
+
+/// The development server key (`.healipro/server.key`: 32 random bytes as
+/// hex, mode 600), created on first use. It seals TOTP secrets and the JWT
+/// private keys in the dev database, so it is never replaced once it exists.
+pub fn ensure_server_key(ctx: &Ctx) -> Result<PathBuf> {
+    use rand::RngCore;
+    let path = ctx.state_dir.join("server.key");
+    if path.is_file() {
+        return Ok(path);
+    }
+    println!(
+        "==> generating the development server key {}",
+        path.display()
+    );
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let mut file = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&path)
+        .map_err(|e| anyhow!("cannot create {}: {e}", path.display()))?;
+    writeln!(file, "{hex}")?;
+    Ok(path)
 }
 
 /// A command for the server binary with [`server_env`] applied.

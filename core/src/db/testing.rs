@@ -4,7 +4,8 @@
 //! `cargo xtask db start` to `.healipro/dev.env`, which is read when the
 //! variables are not set); the owner role needs CREATEDB.
 
-use crate::auth::{self, passwords::Passwords, Credentials, NewUser, Session, SessionToken};
+use crate::auth::{self, Auth, ClientInfo, Credentials, NewUser, Session};
+use crate::crypto::ServerKey;
 use crate::db::{migrations_fingerprint, Db, OwnerDb};
 use crate::demo::{ensure_tenant, Names};
 use crate::ids::TenantId;
@@ -24,6 +25,10 @@ pub const TEST_PASSWORD: &str = "test password for a clinic";
 
 pub struct TestDb {
     pub app: Db,
+    /// Authentication services over `app` (a fresh server key per test; the
+    /// JWT key ring reloads on every signature so rotation shows at once).
+    pub auth: Auth,
+    pub server_key: ServerKey,
     pub owner: OwnerDb,
     pub name: String,
     pub app_url: String,
@@ -127,8 +132,14 @@ impl TestDb {
         let app_url = with_database(&app_url, &name);
         let owner = OwnerDb::connect(&owner_url).await.expect("connect owner");
         let app = Db::connect(&app_url, 8).await.expect("connect app");
+        let server_key = ServerKey::generate();
+        let auth = Auth::new(&app, server_key.clone(), std::time::Duration::ZERO)
+            .await
+            .expect("auth services");
         TestDb {
             app,
+            auth,
+            server_key,
             owner,
             name,
             app_url,
@@ -142,7 +153,6 @@ impl TestDb {
         let id = ensure_tenant(&self.owner, code, &format!("Clinic {code}"))
             .await
             .expect("create tenant");
-        let passwords = Passwords::new();
         let mut tx = self.app.tenant_tx_for(id).await.expect("tenant tx");
         for role in roles {
             let user = NewUser {
@@ -152,7 +162,7 @@ impl TestDb {
             };
             auth::upsert_user(
                 &mut tx,
-                &passwords,
+                self.auth.passwords(),
                 &user,
                 &SecretString::from(TEST_PASSWORD),
             )
@@ -173,16 +183,53 @@ impl TestDb {
         }
     }
 
-    /// Signs in as `username` of `clinic` (password `TEST_PASSWORD`).
-    pub async fn login(&self, clinic: &TestClinic, username: &str) -> (Session, SessionToken) {
+    /// Signs in as `username` of `clinic` (password `TEST_PASSWORD`) and, for
+    /// users who need a second factor, marks it passed (tests of the second
+    /// factor itself use `auth` directly). Returns the session and its token.
+    pub async fn login(&self, clinic: &TestClinic, username: &str) -> (Session, String) {
+        let signed_in = self.password_login(clinic, username).await;
+        let token = secrecy::ExposeSecret::expose_secret(&signed_in.token).to_owned();
+        if signed_in.session.stage == auth::Stage::Full {
+            return (signed_in.session, token);
+        }
+        self.owner_exec(&format!(
+            "UPDATE clinic.sessions SET totp_verified_at = now() WHERE id = '{}'",
+            signed_in.session.id
+        ))
+        .await;
+        let authed = self
+            .auth
+            .begin_authenticated(&self.app, &token)
+            .await
+            .expect("re-authenticate");
+        authed.tx.commit().await.expect("commit");
+        (authed.session, token)
+    }
+
+    /// Only the password step of signing in.
+    pub async fn password_login(&self, clinic: &TestClinic, username: &str) -> auth::SignedIn {
         let creds = Credentials {
             clinic_code: clinic.code.clone(),
             username: username.to_owned(),
             password: SecretString::from(TEST_PASSWORD),
         };
-        auth::login(&self.app, &Passwords::new(), &creds)
+        self.auth
+            .login(&self.app, &creds, &ClientInfo::default())
             .await
             .expect("login")
+    }
+
+    /// Enrols `username` in TOTP with a fresh secret; returns the secret.
+    pub async fn enrol_totp(&self, clinic: &TestClinic, username: &str) -> Vec<u8> {
+        let secret = auth::totp::new_secret().to_vec();
+        let mut tx = self.app.tenant_tx_for(clinic.id).await.expect("tenant tx");
+        let user = auth::user_id(&mut tx, username).await.expect("user");
+        self.auth
+            .enrol_with_secret(&mut tx, user, &secret)
+            .await
+            .expect("enrol");
+        tx.commit().await.expect("commit");
+        secret
     }
 
     /// Runs SQL as the owner (to break a property on purpose in a test).

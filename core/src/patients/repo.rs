@@ -121,3 +121,31 @@ pub async fn count(tx: &mut TenantTx) -> Result<i64> {
             .await?,
     )
 }
+
+/// Updates a patient's demographics; false when no such patient (in this tenant).
+pub async fn update(tx: &mut TenantTx, id: PatientId, p: &PatientUpdate) -> Result<bool> {
+    let tenant = tx.tenant();
+    let n = sqlx::query(
+        "UPDATE clinic.patients
+            SET full_name = $3, father_or_husband_name = $4, sex = $5, date_of_birth = $6
+          WHERE tenant_id = $1 AND id = $2",
+    )
+    .bind(tenant)
+    .bind(id)
+    .bind(&p.full_name)
+    .bind(&p.father_or_husband_name)
+    .bind(p.sex.as_str())
+    .bind(p.date_of_birth)
+    .execute(tx.conn())
+    .await?
+    .rows_affected();
+    Ok(n == 1)
+}
+
+/// Validated demographics for an update.
+pub struct PatientUpdate {
+    pub full_name: String,
+    pub father_or_husband_name: String,
+    pub sex: Sex,
+    pub date_of_birth: Option<NaiveDate>,
+}

@@ -43,3 +43,78 @@ pub async fn list(
         has_more,
     })
 }
+
+/// Demographics as typed into the edit form.
+#[derive(Debug, Clone)]
+pub struct PatientEdit {
+    pub full_name: String,
+    pub father_or_husband_name: String,
+    pub sex: String,
+    /// `YYYY-MM-DD` or empty.
+    pub date_of_birth: String,
+}
+
+/// Saves an edit after checking every field; errors name the field and say
+/// what to fix (nothing is saved until all are right).
+#[tracing::instrument(level = "debug", skip_all, fields(user = %session.user_id, patient = %id))]
+pub async fn update(
+    tx: &mut TenantTx,
+    session: &Session,
+    id: PatientId,
+    edit: &PatientEdit,
+) -> Result<Patient> {
+    session.require(Permission::PatientsWrite)?;
+    let full_name = edit
+        .full_name
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    if full_name.is_empty() || full_name.chars().count() > 200 {
+        return Err(Error::validation(
+            "full_name",
+            "Enter the patient's full name (up to 200 characters).",
+        ));
+    }
+    let guardian = edit
+        .father_or_husband_name
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    if guardian.chars().count() > 200 {
+        return Err(Error::validation(
+            "father_or_husband_name",
+            "The name is too long (200 characters at most).",
+        ));
+    }
+    let sex = super::Sex::parse(edit.sex.trim())
+        .ok_or_else(|| Error::validation("sex", "Choose female, male or other."))?;
+    let dob = edit.date_of_birth.trim();
+    let date_of_birth = if dob.is_empty() {
+        None
+    } else {
+        let d = chrono::NaiveDate::parse_from_str(dob, "%Y-%m-%d").map_err(|_| {
+            Error::validation(
+                "date_of_birth",
+                "Enter the date of birth as YYYY-MM-DD, e.g. 1984-03-27.",
+            )
+        })?;
+        let today = super::model::today();
+        if d > today || d < today - chrono::Days::new(130 * 366) {
+            return Err(Error::validation(
+                "date_of_birth",
+                "The date of birth must be in the past 130 years.",
+            ));
+        }
+        Some(d)
+    };
+    let update = repo::PatientUpdate {
+        full_name,
+        father_or_husband_name: guardian,
+        sex,
+        date_of_birth,
+    };
+    if !repo::update(tx, id, &update).await? {
+        return Err(Error::NotFound);
+    }
+    repo::get(tx, id).await?.ok_or(Error::NotFound)
+}

@@ -31,3 +31,30 @@ pub async fn get_patient(id: String) -> Result<PatientDto, AppError> {
     tx.commit().await?;
     Ok(patient.into())
 }
+
+/// Saves edited demographics; on success the form's draft is discarded.
+#[server(prefix = "/api", endpoint = "patients/update")]
+pub async fn update_patient(
+    id: String,
+    full_name: String,
+    father_or_husband_name: String,
+    sex: String,
+    date_of_birth: String,
+) -> Result<PatientDto, AppError> {
+    use crate::server::authed;
+    use healipro_core::patients::service::{self, PatientEdit};
+    use healipro_core::{drafts, ids::PatientId, rbac::Permission, Error};
+    let (session, mut tx) = authed().await?;
+    session.require(Permission::PatientsWrite)?;
+    let id: PatientId = id.parse().map_err(|_| Error::NotFound)?;
+    let edit = PatientEdit {
+        full_name,
+        father_or_husband_name,
+        sex,
+        date_of_birth,
+    };
+    let patient = service::update(&mut tx, &session, id, &edit).await?;
+    drafts::discard(&mut tx, &session, &format!("patient-edit:{id}")).await?;
+    tx.commit().await?;
+    Ok(patient.into())
+}

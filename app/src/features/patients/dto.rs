@@ -9,6 +9,10 @@ pub struct PatientDto {
     pub sex: String,
     pub date_of_birth: Option<String>,
     pub age_years: Option<u32>,
+    /// `female` / `male` / `other`, for the edit form.
+    pub sex_code: String,
+    /// `YYYY-MM-DD` or empty, for the edit form.
+    pub date_of_birth_iso: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -29,6 +33,11 @@ impl From<healipro_core::patients::Patient> for PatientDto {
             full_name: p.full_name,
             father_or_husband_name: p.father_or_husband_name,
             sex: p.sex.label().to_owned(),
+            sex_code: p.sex.as_str().to_owned(),
+            date_of_birth_iso: p
+                .date_of_birth
+                .map(|d| d.format("%Y-%m-%d").to_string())
+                .unwrap_or_default(),
             date_of_birth: p.date_of_birth.map(|d| d.format("%d %b %Y").to_string()),
         }
     }

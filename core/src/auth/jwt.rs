@@ -1,0 +1,276 @@
+//! Session tokens: short-lived JWTs (RS256, `kid` in the header, algorithm
+//! pinned, iss/aud/exp/nbf checked) naming a server-side session row.
+//!
+//! Keys live in `platform.jwt_keys`, private halves sealed under the server
+//! key. The newest key signs; every stored key verifies, so `healipro keys
+//! rotate-jwt` logs nobody out. Running servers pick a new key up within
+//! `refresh_every` (and at once when they meet a token with an unknown `kid`).
+
+use crate::crypto::{random_bytes, ServerKey};
+use crate::db::Db;
+use crate::ids::{SessionId, TenantId, UserId};
+use crate::{Error, Result};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+pub const ISSUER: &str = "healipro";
+pub const AUDIENCE: &str = "healipro-web";
+const LEEWAY_SECS: u64 = 5;
+/// Context the private keys are sealed under.
+const SEAL_CONTEXT: &[u8] = b"healipro/jwt-private-key";
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Claims {
+    pub iss: String,
+    pub aud: String,
+    /// The user.
+    pub sub: UserId,
+    pub tid: TenantId,
+    pub sid: SessionId,
+    pub iat: i64,
+    pub nbf: i64,
+    pub exp: i64,
+}
+
+impl Claims {
+    pub fn new(tenant: TenantId, user: UserId, session: SessionId, lifetime_secs: i64) -> Self {
+        let now = chrono::Utc::now().timestamp();
+        Self {
+            iss: ISSUER.to_owned(),
+            aud: AUDIENCE.to_owned(),
+            sub: user,
+            tid: tenant,
+            sid: session,
+            iat: now,
+            nbf: now,
+            exp: now + lifetime_secs,
+        }
+    }
+}
+
+struct Loaded {
+    verifiers: HashMap<String, DecodingKey>,
+    signer_kid: String,
+    signer: EncodingKey,
+    loaded_at: Instant,
+}
+
+/// The deployment's signing and verifying keys, cached in memory.
+pub struct KeyRing {
+    db: Db,
+    server_key: ServerKey,
+    refresh_every: Duration,
+    loaded: RwLock<Arc<Loaded>>,
+    /// Unknown-`kid` reloads are rate-limited so junk tokens cannot hammer the DB.
+    last_miss_reload: std::sync::Mutex<Option<Instant>>,
+}
+
+impl std::fmt::Debug for KeyRing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("KeyRing")
+    }
+}
+
+impl KeyRing {
+    /// Loads the ring, creating the first key if the deployment has none.
+    pub async fn load(db: Db, server_key: ServerKey, refresh_every: Duration) -> Result<Arc<Self>> {
+        ensure_key(&db, &server_key).await?;
+        let loaded = read_keys(&db, &server_key).await?;
+        Ok(Arc::new(Self {
+            db,
+            server_key,
+            refresh_every,
+            loaded: RwLock::new(Arc::new(loaded)),
+            last_miss_reload: std::sync::Mutex::new(None),
+        }))
+    }
+
+    fn current(&self) -> Arc<Loaded> {
+        self.loaded.read().expect("key ring lock").clone()
+    }
+
+    pub async fn reload(&self) -> Result<()> {
+        let fresh = read_keys(&self.db, &self.server_key).await?;
+        *self.loaded.write().expect("key ring lock") = Arc::new(fresh);
+        Ok(())
+    }
+
+    async fn refresh_if_stale(&self) -> Result<()> {
+        if self.current().loaded_at.elapsed() >= self.refresh_every {
+            self.reload().await?;
+        }
+        Ok(())
+    }
+
+    /// Signs `claims` with the newest key.
+    pub async fn sign(&self, claims: &Claims) -> Result<String> {
+        self.refresh_if_stale().await?;
+        let loaded = self.current();
+        let mut header = Header::new(Algorithm::RS256);
+        header.kid = Some(loaded.signer_kid.clone());
+        jsonwebtoken::encode(&header, claims, &loaded.signer)
+            .map_err(|e| Error::Internal(format!("cannot sign a session token: {e}")))
+    }
+
+    /// The `kid` new tokens carry.
+    pub async fn signing_kid(&self) -> Result<String> {
+        self.refresh_if_stale().await?;
+        Ok(self.current().signer_kid.clone())
+    }
+
+    /// Verifies a token: RS256 only, a known `kid`, iss/aud/exp/nbf. `None`
+    /// for anything else — the caller treats it as "not signed in".
+    pub async fn verify(&self, token: &str) -> Option<Claims> {
+        let header = jsonwebtoken::decode_header(token).ok()?;
+        if header.alg != Algorithm::RS256 {
+            return None;
+        }
+        let kid = header.kid?;
+        let mut loaded = self.current();
+        if !loaded.verifiers.contains_key(&kid) && self.miss_reload_allowed() {
+            if let Err(e) = self.reload().await {
+                tracing::warn!(error = %e, "cannot reload the JWT key ring");
+            }
+            loaded = self.current();
+        }
+        let key = loaded.verifiers.get(&kid)?;
+        jsonwebtoken::decode::<Claims>(token, key, &validation())
+            .ok()
+            .map(|data| data.claims)
+    }
+
+    fn miss_reload_allowed(&self) -> bool {
+        let mut last = self.last_miss_reload.lock().expect("key ring lock");
+        let allowed = last.is_none_or(|t| t.elapsed() >= Duration::from_secs(1));
+        if allowed {
+            *last = Some(Instant::now());
+        }
+        allowed
+    }
+}
+
+fn validation() -> Validation {
+    let mut v = Validation::new(Algorithm::RS256);
+    v.algorithms = vec![Algorithm::RS256];
+    v.set_issuer(&[ISSUER]);
+    v.set_audience(&[AUDIENCE]);
+    v.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
+    v.validate_exp = true;
+    v.validate_nbf = true;
+    v.leeway = LEEWAY_SECS;
+    v
+}
+
+async fn read_keys(db: &Db, server_key: &ServerKey) -> Result<Loaded> {
+    let mut tx = db.platform_tx().await?;
+    let rows: Vec<(String, String, Vec<u8>)> = sqlx::query_as(
+        "SELECT kid, public_pem, private_key_enc FROM platform.jwt_keys ORDER BY created_at DESC, kid",
+    )
+    .fetch_all(tx.conn())
+    .await?;
+    tx.commit().await?;
+    let Some((signer_kid, _, sealed)) = rows.first() else {
+        return Err(Error::Config(
+            "no JWT signing key (run `healipro keys rotate-jwt`)".into(),
+        ));
+    };
+    let private_pem = server_key.open(SEAL_CONTEXT, sealed)?;
+    let signer = EncodingKey::from_rsa_pem(&private_pem)
+        .map_err(|e| Error::Internal(format!("bad JWT private key {signer_kid}: {e}")))?;
+    let mut verifiers = HashMap::new();
+    for (kid, public_pem, _) in &rows {
+        let key = DecodingKey::from_rsa_pem(public_pem.as_bytes())
+            .map_err(|e| Error::Internal(format!("bad JWT public key {kid}: {e}")))?;
+        verifiers.insert(kid.clone(), key);
+    }
+    Ok(Loaded {
+        verifiers,
+        signer_kid: signer_kid.clone(),
+        signer,
+        loaded_at: Instant::now(),
+    })
+}
+
+/// A fresh RSA-2048 key pair: (public SPKI PEM, private PKCS#8 PEM).
+async fn generate_pair() -> Result<(String, Vec<u8>)> {
+    tokio::task::spawn_blocking(|| {
+        use rsa::pkcs8::{EncodePrivateKey, EncodePublicKey, LineEnding};
+        let private = rsa::RsaPrivateKey::new(&mut rand::rngs::OsRng, 2048)
+            .map_err(|e| Error::Internal(format!("RSA key generation failed: {e}")))?;
+        let public_pem = private
+            .to_public_key()
+            .to_public_key_pem(LineEnding::LF)
+            .map_err(|e| Error::Internal(format!("RSA public key encoding failed: {e}")))?;
+        let private_pem = private
+            .to_pkcs8_pem(LineEnding::LF)
+            .map_err(|e| Error::Internal(format!("RSA private key encoding failed: {e}")))?;
+        Ok((public_pem, private_pem.as_bytes().to_vec()))
+    })
+    .await
+    .map_err(|e| Error::Internal(format!("key generation task failed: {e}")))?
+}
+
+async fn insert_key(db: &Db, server_key: &ServerKey, only_if_none: bool) -> Result<Option<String>> {
+    let (public_pem, private_pem) = generate_pair().await?;
+    let sealed = server_key.seal(SEAL_CONTEXT, &private_pem)?;
+    let kid = URL_SAFE_NO_PAD.encode(random_bytes::<12>());
+    let mut tx = db.platform_tx().await?;
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtext('healipro.jwt_keys'))")
+        .execute(tx.conn())
+        .await?;
+    if only_if_none {
+        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM platform.jwt_keys")
+            .fetch_one(tx.conn())
+            .await?;
+        if n > 0 {
+            return Ok(None);
+        }
+    }
+    sqlx::query(
+        "INSERT INTO platform.jwt_keys (kid, public_pem, private_key_enc) VALUES ($1, $2, $3)",
+    )
+    .bind(&kid)
+    .bind(&public_pem)
+    .bind(&sealed)
+    .execute(tx.conn())
+    .await?;
+    tx.commit().await?;
+    Ok(Some(kid))
+}
+
+async fn ensure_key(db: &Db, server_key: &ServerKey) -> Result<()> {
+    let mut tx = db.platform_tx().await?;
+    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM platform.jwt_keys")
+        .fetch_one(tx.conn())
+        .await?;
+    tx.commit().await?;
+    if n == 0 {
+        if let Some(kid) = insert_key(db, server_key, true).await? {
+            tracing::info!(%kid, "created the first JWT signing key");
+        }
+    }
+    Ok(())
+}
+
+/// Adds a new signing key (`healipro keys rotate-jwt`). Returns its `kid`.
+pub async fn rotate(db: &Db, server_key: &ServerKey) -> Result<String> {
+    insert_key(db, server_key, false)
+        .await?
+        .ok_or_else(|| Error::Internal("key not inserted".into()))
+}
+
+/// Keys and when they were created (newest first), for `healipro keys list`.
+pub async fn list(db: &Db) -> Result<Vec<(String, chrono::DateTime<chrono::Utc>)>> {
+    let mut tx = db.platform_tx().await?;
+    let rows =
+        sqlx::query_as("SELECT kid, created_at FROM platform.jwt_keys ORDER BY created_at DESC")
+            .fetch_all(tx.conn())
+            .await?;
+    tx.commit().await?;
+    Ok(rows)
+}

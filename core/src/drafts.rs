@@ -1,0 +1,116 @@
+//! Autosaved form drafts: one per user and form key, saved every few seconds
+//! while someone types and when the screen locks, offered back after sign-in.
+//! Any form can use them; each form kind names the permission it needs, so a
+//! draft is only as reachable as the form itself.
+
+use crate::auth::Session;
+use crate::db::TenantTx;
+use crate::rbac::Permission;
+use crate::{Error, Result};
+use serde::{Deserialize, Serialize};
+
+pub const MAX_PAYLOAD_BYTES: usize = 200_000;
+
+/// The form kinds that keep drafts, and what each needs.
+const FORMS: &[(&str, Permission)] = &[("patient-edit", Permission::PatientsWrite)];
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Draft {
+    pub form_key: String,
+    pub payload: String,
+    pub updated_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// The permission a form key (`kind:id`) needs; unknown kinds are refused.
+pub fn permission_for(form_key: &str) -> Result<Permission> {
+    let (kind, id) = form_key
+        .split_once(':')
+        .ok_or_else(|| Error::validation("form_key", "unknown form"))?;
+    let id_ok =
+        (1..=64).contains(&id.len()) && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+    FORMS
+        .iter()
+        .find(|(k, _)| *k == kind)
+        .filter(|_| id_ok)
+        .map(|(_, p)| *p)
+        .ok_or_else(|| Error::validation("form_key", "unknown form"))
+}
+
+fn authorize(session: &Session, form_key: &str) -> Result<()> {
+    session.require(permission_for(form_key)?)
+}
+
+pub async fn save(
+    tx: &mut TenantTx,
+    session: &Session,
+    form_key: &str,
+    payload: &str,
+) -> Result<()> {
+    authorize(session, form_key)?;
+    if payload.len() > MAX_PAYLOAD_BYTES {
+        return Err(Error::validation(
+            "payload",
+            "This draft is too large to keep.",
+        ));
+    }
+    sqlx::query(
+        "INSERT INTO clinic.drafts (tenant_id, user_id, form_key, payload)
+         VALUES ($1, $2, $3, $4)
+         ON CONFLICT (tenant_id, user_id, form_key) DO UPDATE
+            SET payload = EXCLUDED.payload, updated_at = now()",
+    )
+    .bind(tx.tenant())
+    .bind(session.user_id)
+    .bind(form_key)
+    .bind(payload)
+    .execute(tx.conn())
+    .await?;
+    Ok(())
+}
+
+pub async fn get(tx: &mut TenantTx, session: &Session, form_key: &str) -> Result<Option<Draft>> {
+    authorize(session, form_key)?;
+    let row: Option<(String, chrono::DateTime<chrono::Utc>)> = sqlx::query_as(
+        "SELECT payload, updated_at FROM clinic.drafts
+          WHERE tenant_id = $1 AND user_id = $2 AND form_key = $3",
+    )
+    .bind(tx.tenant())
+    .bind(session.user_id)
+    .bind(form_key)
+    .fetch_optional(tx.conn())
+    .await?;
+    Ok(row.map(|(payload, updated_at)| Draft {
+        form_key: form_key.to_owned(),
+        payload,
+        updated_at,
+    }))
+}
+
+pub async fn discard(tx: &mut TenantTx, session: &Session, form_key: &str) -> Result<()> {
+    authorize(session, form_key)?;
+    sqlx::query(
+        "DELETE FROM clinic.drafts WHERE tenant_id = $1 AND user_id = $2 AND form_key = $3",
+    )
+    .bind(tx.tenant())
+    .bind(session.user_id)
+    .bind(form_key)
+    .execute(tx.conn())
+    .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn form_keys() {
+        assert_eq!(
+            permission_for("patient-edit:6f1c2b1e-0000-4000-8000-000000000000").unwrap(),
+            Permission::PatientsWrite
+        );
+        assert!(permission_for("patient-edit").is_err());
+        assert!(permission_for("unknown:1").is_err());
+        assert!(permission_for("patient-edit:a b").is_err());
+    }
+}
