@@ -63,6 +63,7 @@ const ENDPOINTS: &[(&str, &[(&str, &str)])] = &[
 const SIGN_IN_STEPS: &[&str] = &[
     "/api/auth/login",
     "/api/auth/logout",
+    "/api/auth/lock",
     "/api/auth/me",
     "/api/auth/totp/verify",
     "/api/auth/totp/enrolment",
@@ -238,4 +239,27 @@ async fn brute_force_over_http_is_throttled_then_locked() {
         .await
         .unwrap()
         .contains("Too many failed sign-ins"));
+}
+
+#[tokio::test]
+async fn the_lock_screen_ends_the_session_on_the_server() {
+    let s = TestServer::start().await;
+    let clinic = s.db.clinic("locktest", &[Role::Operator], 1).await;
+    let cookie = s.login(&clinic, "operator").await;
+    let list = [("query", ""), ("page", "0")];
+    assert_eq!(
+        s.post("/api/patients/list", Some(&cookie), &list)
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    let resp = s.post("/api/auth/lock", Some(&cookie), &[]).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert!(resp.headers().get(reqwest::header::SET_COOKIE).is_none());
+    assert_eq!(
+        s.post("/api/patients/list", Some(&cookie), &list)
+            .await
+            .status(),
+        StatusCode::UNAUTHORIZED
+    );
 }

@@ -139,6 +139,20 @@ pub async fn logout() -> Result<(), AppError> {
     Ok(())
 }
 
+/// The lock screen ends the idle session on the server (it is idle-expired
+/// there already, or about to be). Unlike logout it leaves the cookie alone,
+/// so a late answer can never clear the session the unlock has just created.
+#[server(prefix = "/api", endpoint = "auth/lock")]
+pub async fn lock_session() -> Result<(), AppError> {
+    use crate::server::{allow_unauthenticated, services, session_token};
+    allow_unauthenticated();
+    if let Some(token) = session_token() {
+        let services = services()?;
+        services.auth.logout(&services.db, &token).await?;
+    }
+    Ok(())
+}
+
 /// Who is signed in (`None` when nobody is).
 #[server(prefix = "/api", endpoint = "auth/me")]
 pub async fn current_user() -> Result<Option<MeDto>, AppError> {

@@ -184,7 +184,7 @@ pub fn LockedPage() -> impl IntoView {
     // or about to be); drafts were saved when the warning appeared.
     Effect::new(move |_| {
         leptos::task::spawn_local(async {
-            let _ = super::api::logout().await;
+            let _ = super::api::lock_session().await;
         });
     });
     let login = ServerAction::<Login>::new();
