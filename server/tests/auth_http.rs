@@ -159,14 +159,10 @@ async fn a_doctor_without_totp_can_reach_only_enrolment() {
     let s = TestServer::start().await;
     let clinic = s.db.clinic("enroltest", &[Role::Doctor], 3).await;
     let resp = s
-        .post(
-            "/api/auth/login",
-            None,
-            &[
-                ("clinic_code", clinic.code.as_str()),
-                ("username", "doctor"),
-                ("password", healipro_core::testing::TEST_PASSWORD),
-            ],
+        .login_attempt(
+            clinic.code.as_str(),
+            "doctor",
+            healipro_core::testing::TEST_PASSWORD,
         )
         .await;
     assert!(resp.text().await.unwrap().contains("/signin/enrol"));
@@ -201,15 +197,7 @@ async fn brute_force_over_http_is_throttled_then_locked() {
     let mut statuses = Vec::new();
     for _ in 0..10 {
         let resp = s
-            .post(
-                "/api/auth/login",
-                None,
-                &[
-                    ("clinic_code", clinic.code.as_str()),
-                    ("username", "operator"),
-                    ("password", "a wrong guess here"),
-                ],
-            )
+            .login_attempt(clinic.code.as_str(), "operator", "a wrong guess here")
             .await;
         statuses.push(resp.status());
     }
@@ -221,14 +209,10 @@ async fn brute_force_over_http_is_throttled_then_locked() {
         "{statuses:?}"
     );
     let resp = s
-        .post(
-            "/api/auth/login",
-            None,
-            &[
-                ("clinic_code", clinic.code.as_str()),
-                ("username", "operator"),
-                ("password", healipro_core::testing::TEST_PASSWORD),
-            ],
+        .login_attempt(
+            clinic.code.as_str(),
+            "operator",
+            healipro_core::testing::TEST_PASSWORD,
         )
         .await;
     // Refused even with the right password (the account is locked; this

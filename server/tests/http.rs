@@ -121,15 +121,7 @@ async fn wrong_password_gets_the_generic_message() {
     let s = TestServer::start().await;
     let (a, _) = two_clinics(&s).await;
     let resp = s
-        .post(
-            "/api/auth/login",
-            None,
-            &[
-                ("clinic_code", &a.code),
-                ("username", "operator"),
-                ("password", "not the password"),
-            ],
-        )
+        .login_attempt(a.code.as_str(), "operator", "not the password")
         .await;
     assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
     assert!(resp.headers().get(SET_COOKIE).is_none());

@@ -24,18 +24,10 @@ fn now_ms() -> f64 {
     js_sys::Date::now()
 }
 
-/// Where the lock screen sends the user back to after unlocking.
+/// The lock screen's URL: who was signed in (not PHI) and where to return
+/// after unlocking. Browser only (the lock happens in the browser).
 pub fn lock_url(me: &MeDto, return_to: &str) -> String {
-    fn esc(s: &str) -> String {
-        s.bytes()
-            .map(|b| match b {
-                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'/' => {
-                    (b as char).to_string()
-                }
-                _ => format!("%{b:02X}"),
-            })
-            .collect()
-    }
+    let esc = |s: &str| String::from(js_sys::encode_uri_component(s));
     format!(
         "/locked?c={}&u={}&next={}",
         esc(&me.clinic_code),

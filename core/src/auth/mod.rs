@@ -266,14 +266,7 @@ impl Auth {
             .filter(|u| u.active)
             .map(|u| u.password_hash.clone());
         if !self.inner.passwords.verify(&creds.password, stored).await? {
-            repo::throttle_fail(
-                &mut tx,
-                &username,
-                throttle::ACCOUNT_LOCK_FAILURES,
-                throttle::LOCK_MINUTES,
-            )
-            .await?;
-            events::record(
+            count_failure(
                 &mut tx,
                 &username,
                 user.map(|u| u.id),
@@ -492,14 +485,7 @@ impl Auth {
                 tx.commit().await
             }
             None => {
-                repo::throttle_fail(
-                    &mut tx,
-                    &session.username,
-                    throttle::ACCOUNT_LOCK_FAILURES,
-                    throttle::LOCK_MINUTES,
-                )
-                .await?;
-                events::record(
+                count_failure(
                     &mut tx,
                     &session.username,
                     Some(session.user_id),
@@ -644,14 +630,7 @@ impl Auth {
             .verify(current, Some(user.password_hash))
             .await?
         {
-            repo::throttle_fail(
-                &mut tx,
-                &session.username,
-                throttle::ACCOUNT_LOCK_FAILURES,
-                throttle::LOCK_MINUTES,
-            )
-            .await?;
-            events::record(
+            count_failure(
                 &mut tx,
                 &session.username,
                 Some(session.user_id),
@@ -726,6 +705,25 @@ impl Auth {
         }
         events::record(tx, &username, None, None, Outcome::Unlocked).await
     }
+}
+
+/// A failed password or code: counts towards the account throttle and goes
+/// into the sign-in log.
+async fn count_failure(
+    tx: &mut TenantTx,
+    username: &str,
+    user: Option<UserId>,
+    ip: Option<&str>,
+    outcome: Outcome,
+) -> Result<()> {
+    repo::throttle_fail(
+        tx,
+        username,
+        throttle::ACCOUNT_LOCK_FAILURES,
+        throttle::LOCK_MINUTES,
+    )
+    .await?;
+    events::record(tx, username, user, ip, outcome).await
 }
 
 fn step_i64(step: u64) -> i64 {

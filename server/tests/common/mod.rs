@@ -75,18 +75,29 @@ impl TestServer {
         format!("__Host-healipro_session={token}")
     }
 
+    /// One password sign-in attempt.
+    pub async fn login_attempt(
+        &self,
+        clinic_code: &str,
+        username: &str,
+        password: &str,
+    ) -> reqwest::Response {
+        self.post(
+            "/api/auth/login",
+            None,
+            &[
+                ("clinic_code", clinic_code),
+                ("username", username),
+                ("password", password),
+            ],
+        )
+        .await
+    }
+
     /// Signs in and returns the `name=value` cookie pair.
     pub async fn login(&self, clinic: &TestClinic, username: &str) -> String {
         let resp = self
-            .post(
-                "/api/auth/login",
-                None,
-                &[
-                    ("clinic_code", &clinic.code),
-                    ("username", username),
-                    ("password", TEST_PASSWORD),
-                ],
-            )
+            .login_attempt(clinic.code.as_str(), username, TEST_PASSWORD)
             .await;
         assert_eq!(
             resp.status(),
