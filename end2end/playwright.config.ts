@@ -1,7 +1,9 @@
 import { defineConfig, devices } from '@playwright/test';
 
 // `cargo xtask test` starts the server and passes its URL and the seeded logins.
-const baseURL = process.env.HEALIPRO_URL ?? 'http://127.0.0.1:3000';
+// The server speaks HTTPS only (TLS 1.3), with xtask's self-signed development
+// certificate: the `__Host-` session cookie is Secure.
+const baseURL = process.env.HEALIPRO_URL ?? 'https://127.0.0.1:3000';
 
 export default defineConfig({
   testDir: './tests',
@@ -14,6 +16,7 @@ export default defineConfig({
   reporter: [['list']],
   use: {
     baseURL,
+    ignoreHTTPSErrors: true, // the self-signed development certificate
     trace: 'retain-on-failure',
     screenshot: 'only-on-failure',
     launchOptions: {

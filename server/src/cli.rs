@@ -70,6 +70,8 @@ pub enum Command {
         /// Database connections in the runtime pool.
         #[arg(long, env = "HEALIPRO_DB_POOL", default_value_t = 16)]
         pool: u32,
+        #[command(flatten)]
+        tls: crate::tls::TlsArgs,
     },
     /// Apply pending database migrations (as the owner role).
     Migrate {
@@ -225,7 +227,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             key,
             addr,
             pool,
-        } => serve(&db.database_url, &key, addr, pool).await,
+            tls,
+        } => serve(&db.database_url, &key, addr, pool, &tls).await,
         Command::Migrate { owner } => {
             let owner = connect_owner(&owner).await?;
             owner.migrate().await.context("migrations failed")?;
@@ -309,7 +312,10 @@ async fn serve(
     key: &KeyArgs,
     addr: SocketAddr,
     pool: u32,
+    tls: &crate::tls::TlsArgs,
 ) -> anyhow::Result<()> {
+    // Certificate problems are reported before anything else starts.
+    let listen = tls.resolve()?;
     let services = crate::services(database_url, pool, key.load()?)
         .await
         .context("cannot connect to the database (check DATABASE_URL)")?;
@@ -317,13 +323,9 @@ async fn serve(
         leptos_options: crate::leptos_options(addr),
         services,
     };
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
+    let listener = std::net::TcpListener::bind(addr)
         .with_context(|| format!("cannot listen on {addr} (is another server running?)"))?;
-    tracing::info!("Healipro listening on http://{addr}");
-    axum::serve(listener, crate::router(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    crate::tls::serve(listener, listen, crate::router(state), shutdown_signal()).await?;
     Ok(())
 }
 

@@ -3,6 +3,7 @@
 
 pub mod cli;
 pub mod http;
+pub mod tls;
 
 use app::server::Services;
 use app::{shell, App};
@@ -27,7 +28,8 @@ impl FromRef<AppState> for LeptosOptions {
 }
 
 /// The whole HTTP application: health check, server functions, SSR routes,
-/// static files, then the security middleware around all of it.
+/// static files, then the security middleware around all of it. Serve it with
+/// `into_make_service_with_connect_info::<SocketAddr>()` (see [`tls::serve`]).
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let services = state.services.clone();
@@ -37,10 +39,16 @@ pub fn router(state: AppState) -> Router {
         .leptos_routes_with_context(
             &state,
             routes,
-            move || provide_context(services.clone()),
+            move || {
+                provide_context(services.clone());
+                http::provide_csp_nonce();
+            },
             move || shell(options.clone()),
         )
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .fallback(leptos_axum::file_and_error_handler_with_context::<
+            AppState,
+            _,
+        >(http::provide_csp_nonce, shell))
         .layer(axum::middleware::from_fn(http::security_headers))
         .layer(axum::middleware::from_fn(http::csrf_guard))
         .with_state(state)

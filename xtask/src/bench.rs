@@ -13,7 +13,7 @@
 use std::collections::BTreeMap;
 use std::fs;
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -24,6 +24,7 @@ use clap::Parser;
 use rand::Rng;
 
 use crate::pg::{self, Pg, APP_ROLE, OWNER_ROLE};
+use crate::tls::{self, TlsStream};
 use crate::tools::{self, PG_BIN_DIR};
 use crate::util::{self, Ctx, SERVER_BIN};
 
@@ -151,7 +152,7 @@ fn read_patient(ctx: &Ctx, args: &[String]) -> Result<()> {
     }
 
     let (pg, port, started_cluster) = pg::ensure_dev_db(ctx, false)?;
-    let mut env = util::server_env(ctx)?;
+    let (mut env, dev_cert) = util::serve_env(ctx)?;
     for key in ["DATABASE_URL", "DATABASE_OWNER_URL"] {
         let url = env
             .get(key)
@@ -174,18 +175,22 @@ fn read_patient(ctx: &Ctx, args: &[String]) -> Result<()> {
     let addr: SocketAddr = format!("127.0.0.1:{web_port}").parse()?;
     env.insert("HEALIPRO_ADDR".into(), addr.to_string());
     env.insert("LEPTOS_SITE_ADDR".into(), addr.to_string());
-    env.insert("HEALIPRO_URL".into(), format!("http://{addr}"));
+    env.insert("HEALIPRO_URL".into(), format!("https://{addr}"));
     if let Some(pool) = opts.pool {
         env.insert("HEALIPRO_DB_POOL".into(), pool.to_string());
     }
-    let mut server = start_server(ctx, &bin, &env, addr)?;
+    let target = Endpoint {
+        addr,
+        tls: dev_cert.client_config()?,
+    };
+    let mut server = start_server(ctx, &bin, &env, &target)?;
 
-    let sessions = login_all(addr, opts.tenants, &password)?;
-    check_reads(&app, addr, &sessions, opts.tenants)?;
+    let sessions = login_all(&target, opts.tenants, &password)?;
+    check_reads(&app, &target, &sessions, opts.tenants)?;
 
     let cpu = CpuProbe::new(&pg, server.pid());
     let a = run_pgbench(ctx, &app, opts.clients, opts.tenants, duration, &cpu)?;
-    let b = run_http(addr, &sessions, opts.clients, duration, &cpu)?;
+    let b = run_http(&target, &sessions, opts.clients, duration, &cpu)?;
     server.stop();
 
     let plan = explain(&app)?;
@@ -353,9 +358,10 @@ fn start_server(
     ctx: &Ctx,
     bin: &Path,
     env: &BTreeMap<String, String>,
-    addr: SocketAddr,
+    target: &Endpoint,
 ) -> Result<Server> {
-    util::step(format!("starting the release server on http://{addr}"));
+    let addr = target.addr;
+    util::step(format!("starting the release server on https://{addr}"));
     let log_path = ctx.state_dir.join("bench-server.log");
     let mut cmd = server_cmd(ctx, bin, env);
     // The server's own default log filter, whatever this shell has set.
@@ -364,7 +370,7 @@ fn start_server(
         child: Some(util::spawn_logged(&mut cmd, &log_path)?),
     };
     if let Some(child) = server.child.as_mut() {
-        util::wait_healthy(child, &addr.to_string(), &log_path)?;
+        util::wait_healthy(child, &addr.to_string(), &target.tls, &log_path)?;
     }
     util::ok("server healthy");
     Ok(server)
@@ -705,9 +711,10 @@ COMMIT;
 }
 
 // ---------------------------------------------------------------------------
-// HTTP: a minimal keep-alive HTTP/1.1 client over std sockets, one blocking
-// thread per connection, so that the load generator takes as little of the
-// shared CPU as possible. xtask is built without optimisations (`cargo run`
+// HTTP: a minimal keep-alive HTTP/1.1 client over TLS 1.3 (rustls on std
+// sockets, pinned to the development certificate), one blocking thread per
+// connection, so that the load generator takes as little of the shared CPU as
+// possible. xtask is built without optimisations (`cargo run`
 // in the dev profile), so the per-request path avoids per-byte loops in this
 // crate: no buffer zeroing, byte searches through `memchr` (an optimised
 // dependency), headers kept only when asked for.
@@ -800,30 +807,34 @@ impl ReadBuf {
     }
 }
 
-struct HttpConn {
+/// The server under test: its address and a TLS client configuration that
+/// trusts its (development) certificate.
+#[derive(Clone)]
+struct Endpoint {
     addr: SocketAddr,
-    stream: Option<TcpStream>,
+    tls: Arc<rustls::ClientConfig>,
+}
+
+struct HttpConn {
+    target: Endpoint,
+    stream: Option<TlsStream>,
     buf: ReadBuf,
     request: Vec<u8>,
 }
 
 impl HttpConn {
-    fn new(addr: SocketAddr) -> Self {
+    fn new(target: &Endpoint) -> Self {
         Self {
-            addr,
+            target: target.clone(),
             stream: None,
             buf: ReadBuf::new(),
             request: Vec::with_capacity(1024),
         }
     }
 
-    fn connect(&mut self) -> Result<&mut TcpStream> {
+    fn connect(&mut self) -> Result<&mut TlsStream> {
         if self.stream.is_none() {
-            let stream = TcpStream::connect_timeout(&self.addr, Duration::from_secs(5))
-                .with_context(|| format!("cannot connect to {}", self.addr))?;
-            stream.set_nodelay(true)?;
-            stream.set_read_timeout(Some(Duration::from_secs(30)))?;
-            stream.set_write_timeout(Some(Duration::from_secs(30)))?;
+            let stream = tls::connect(self.target.addr, &self.target.tls, Duration::from_secs(30))?;
             self.stream = Some(stream);
         }
         self.stream.as_mut().ok_or_else(|| anyhow!("no connection"))
@@ -844,7 +855,7 @@ impl HttpConn {
             self.request,
             "POST {path} HTTP/1.1\r\nHost: {}\r\nAccept: application/json\r\n\
              Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n",
-            self.addr,
+            self.target.addr,
             form.len()
         )?;
         if let Some(cookie) = cookie {
@@ -1022,12 +1033,12 @@ struct BenchSession {
     cookie: String,
 }
 
-fn login_all(addr: SocketAddr, k: u32, password: &str) -> Result<Vec<BenchSession>> {
+fn login_all(target: &Endpoint, k: u32, password: &str) -> Result<Vec<BenchSession>> {
     util::step(format!(
         "logging in `{BENCH_USER}` in {k} tenant(s) over HTTP"
     ));
     let start = Instant::now();
-    let mut conn = HttpConn::new(addr);
+    let mut conn = HttpConn::new(target);
     let mut sessions = Vec::with_capacity(k as usize);
     for n in 1..=k {
         let form = format!("clinic_code=bench{n}&username={BENCH_USER}&password={password}");
@@ -1082,9 +1093,9 @@ fn login_all(addr: SocketAddr, k: u32, password: &str) -> Result<Vec<BenchSessio
 /// Functional checks before measuring: each session reads one of its
 /// patients (and gets that patient back), a session cannot read another
 /// tenant's patient, and pgbench's SQL finds a row.
-fn check_reads(app: &PgUrl, addr: SocketAddr, sessions: &[BenchSession], k: u32) -> Result<()> {
+fn check_reads(app: &PgUrl, target: &Endpoint, sessions: &[BenchSession], k: u32) -> Result<()> {
     util::step("checking reads before measuring");
-    let mut conn = HttpConn::new(addr);
+    let mut conn = HttpConn::new(target);
     for s in sessions {
         let p = 1 + (s.tenant * 37) % PATIENTS;
         let id = patient_uuid(s.tenant, p);
@@ -1299,12 +1310,12 @@ struct WorkerResult {
 }
 
 fn http_worker(
-    addr: SocketAddr,
+    target: &Endpoint,
     sessions: &[BenchSession],
     measure_from: Instant,
     end: Instant,
 ) -> WorkerResult {
-    let mut conn = HttpConn::new(addr);
+    let mut conn = HttpConn::new(target);
     let mut rng = rand::thread_rng();
     let mut out = WorkerResult {
         latencies_us: Vec::with_capacity(1 << 16),
@@ -1363,7 +1374,7 @@ fn percentile_ms(sorted_us: &[u32], pct: f64) -> f64 {
 }
 
 fn run_http(
-    addr: SocketAddr,
+    target: &Endpoint,
     sessions: &[BenchSession],
     clients: u32,
     duration: Duration,
@@ -1382,9 +1393,10 @@ fn run_http(
     let workers: Vec<_> = (0..clients)
         .map(|i| {
             let sessions = Arc::clone(&sessions);
+            let target = target.clone();
             std::thread::Builder::new()
                 .name(format!("bench-http-{i}"))
-                .spawn(move || http_worker(addr, &sessions, measure_from, end))
+                .spawn(move || http_worker(&target, &sessions, measure_from, end))
         })
         .collect::<std::io::Result<_>>()
         .context("cannot start the load generator threads")?;

@@ -10,6 +10,7 @@
 mod bench;
 mod pg;
 mod test;
+mod tls;
 mod tools;
 mod util;
 
@@ -37,8 +38,8 @@ enum Cmd {
     /// Install tools, start the dev database, build, migrate, seed the demo
     /// clinics and serve in the foreground (Ctrl-C stops).
     Run,
-    /// Build, then run the server binary with the dev environment:
-    /// `cargo xtask cli -- <args>`.
+    /// Build, then run the server binary with the dev environment (database
+    /// URLs and the development TLS certificate): `cargo xtask cli -- <args>`.
     Cli {
         /// Arguments for the `healipro` binary.
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
@@ -119,7 +120,7 @@ fn run(ctx: &Ctx) -> Result<()> {
     tools::ensure_tools(ctx)?;
     pg::ensure_dev_db(ctx, true)?;
     util::cargo_leptos_build(ctx)?;
-    let env = util::server_env(ctx)?;
+    let (env, dev_cert) = util::serve_env(ctx)?;
     util::step("applying migrations");
     util::run(util::server_cmd(ctx, &env)?.arg("migrate"))?;
     util::step("seeding the demo clinics");
@@ -134,6 +135,10 @@ fn run(ctx: &Ctx) -> Result<()> {
         "serving Healipro at {url} (demo logins in {}; Ctrl-C stops)",
         logins.display()
     ));
+    util::note(format!(
+        "the certificate is self-signed ({}): accept it once in the browser, or trust that file",
+        dev_cert.cert.display()
+    ));
     exec(util::server_cmd(ctx, &env)?.arg("serve"))
 }
 
@@ -142,7 +147,7 @@ fn cli_cmd(ctx: &Ctx, args: &[String]) -> Result<()> {
     tools::ensure_tools(ctx)?;
     pg::ensure_dev_db(ctx, false)?;
     util::cargo_leptos_build(ctx)?;
-    let env = util::server_env(ctx)?;
+    let (env, _) = util::serve_env(ctx)?;
     exec(util::server_cmd(ctx, &env)?.args(args))
 }
 

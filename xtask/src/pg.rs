@@ -468,7 +468,7 @@ impl Pg {
                 "DATABASE_OWNER_URL",
                 format!("postgres://{OWNER_ROLE}:{owner_pw}@127.0.0.1:{port}/{DB_NAME}"),
             ),
-            ("HEALIPRO_URL", format!("http://127.0.0.1:{web_port}")),
+            ("HEALIPRO_URL", format!("https://127.0.0.1:{web_port}")),
             ("HEALIPRO_ADDR", format!("127.0.0.1:{web_port}")),
         ];
         for (key, value) in wanted {

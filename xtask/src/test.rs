@@ -2,7 +2,6 @@
 //! cannot work without an earlier step), times each, prints a summary and
 //! `xtask: N passed, N failed`.
 
-use std::collections::BTreeMap;
 use std::fs;
 use std::process::{Child, Command, ExitCode};
 use std::time::{Duration, Instant};
@@ -303,7 +302,7 @@ fn e2e(ctx: &Ctx, pg: &Pg, port: u16) -> Result<()> {
     util::note(format!("recreating database {E2E_DB}"));
     pg.recreate_database(port, E2E_DB)?;
 
-    let mut env: BTreeMap<String, String> = util::server_env(ctx)?;
+    let (mut env, dev_cert) = util::serve_env(ctx)?;
     for key in ["DATABASE_URL", "DATABASE_OWNER_URL"] {
         let url = env
             .get(key)
@@ -318,7 +317,7 @@ fn e2e(ctx: &Ctx, pg: &Pg, port: u16) -> Result<()> {
         .unwrap_or(0);
     let web_port = util::fresh_port(&[port, dev_web_port])?;
     let addr = format!("127.0.0.1:{web_port}");
-    let url = format!("http://{addr}");
+    let url = format!("https://{addr}");
     env.insert("HEALIPRO_ADDR".into(), addr.clone());
     env.insert("LEPTOS_SITE_ADDR".into(), addr.clone());
     env.insert("HEALIPRO_URL".into(), url.clone());
@@ -338,7 +337,7 @@ fn e2e(ctx: &Ctx, pg: &Pg, port: u16) -> Result<()> {
     let mut server = ServerGuard(util::spawn_logged(&mut serve, &log_path)?);
 
     util::note(format!("waiting for {url}/healthz"));
-    util::wait_healthy(&mut server.0, &addr, &log_path)?;
+    util::wait_healthy(&mut server.0, &addr, &dev_cert.client_config()?, &log_path)?;
     util::ok(format!("server healthy at {url}"));
 
     let result = util::run(

@@ -1,19 +1,21 @@
 //! Shared helpers: project paths, running child processes, `.env`-style files,
-//! free ports and a tiny HTTP probe.
+//! free ports and a tiny HTTPS probe.
 
 use std::collections::BTreeMap;
 use std::ffi::OsStr;
 use std::fs;
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpListener};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Output, Stdio};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context, Result};
+
+use crate::tls::{self, DevCert};
 
 /// Name of the server binary built by cargo-leptos (the `server` crate's `[[bin]]`).
 pub const SERVER_BIN: &str = "healipro";
@@ -454,6 +456,23 @@ pub fn server_cmd(ctx: &Ctx, env: &BTreeMap<String, String>) -> Result<Command> 
     Ok(cmd)
 }
 
+/// [`server_env`] plus the development certificate (`HEALIPRO_TLS_CERT`,
+/// `HEALIPRO_TLS_KEY`, created if needed): the environment for
+/// `healipro serve`, which speaks HTTPS only.
+pub fn serve_env(ctx: &Ctx) -> Result<(BTreeMap<String, String>, DevCert)> {
+    let mut env = server_env(ctx)?;
+    let dev = tls::ensure_dev_cert(ctx)?;
+    env.insert(
+        "HEALIPRO_TLS_CERT".into(),
+        dev.cert.to_string_lossy().into_owned(),
+    );
+    env.insert(
+        "HEALIPRO_TLS_KEY".into(),
+        dev.key.to_string_lossy().into_owned(),
+    );
+    Ok((env, dev))
+}
+
 /// `cargo leptos build` (debug) in the workspace root. LEPTOS_* variables are
 /// removed: cargo-leptos reads them as config overrides, and different values
 /// would change the compile-time environment and force rebuilds.
@@ -504,14 +523,13 @@ pub fn fresh_port(exclude: &[u16]) -> Result<u16> {
     free_port(start..HIGH, exclude).or_else(|_| free_port(LOW..start, exclude))
 }
 
-/// `GET http://<addr><path>` and returns the status code.
-pub fn http_status(addr: &str, path: &str) -> Result<u16> {
+/// `GET https://<addr><path>` (trusting only the certificate `tls` pins) and
+/// returns the status code.
+pub fn https_status(addr: &str, path: &str, tls: &Arc<rustls::ClientConfig>) -> Result<u16> {
     let sock: SocketAddr = addr
         .parse()
         .with_context(|| format!("bad address {addr}"))?;
-    let mut stream = TcpStream::connect_timeout(&sock, Duration::from_secs(2))?;
-    stream.set_read_timeout(Some(Duration::from_secs(5)))?;
-    stream.set_write_timeout(Some(Duration::from_secs(5)))?;
+    let mut stream = tls::connect(sock, tls, Duration::from_secs(5))?;
     write!(
         stream,
         "GET {path} HTTP/1.1\r\nHost: {addr}\r\nUser-Agent: xtask\r\nConnection: close\r\n\r\n"
@@ -569,9 +587,14 @@ pub fn psql_stdin(mut cmd: Command, who: &str, db: &str, sql: &str) -> Result<St
     Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
 
-/// Waits up to 60 s for `GET http://{addr}/healthz` to answer 200, failing early
-/// (with the tail of `log_path`) if the server process exits.
-pub fn wait_healthy(child: &mut std::process::Child, addr: &str, log_path: &Path) -> Result<()> {
+/// Waits up to 60 s for `GET https://{addr}/healthz` to answer 200, failing
+/// early (with the tail of `log_path`) if the server process exits.
+pub fn wait_healthy(
+    child: &mut std::process::Child,
+    addr: &str,
+    tls: &Arc<rustls::ClientConfig>,
+    log_path: &Path,
+) -> Result<()> {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     loop {
         if let Some(status) = child.try_wait()? {
@@ -582,13 +605,13 @@ pub fn wait_healthy(child: &mut std::process::Child, addr: &str, log_path: &Path
                 tail(log_path, 30)
             );
         }
-        match http_status(addr, "/healthz") {
+        match https_status(addr, "/healthz", tls) {
             Ok(200) => return Ok(()),
             Ok(_) | Err(_) if std::time::Instant::now() < deadline => {
                 std::thread::sleep(std::time::Duration::from_millis(200))
             }
             last => bail!(
-                "http://{addr}/healthz did not answer 200 within 60 s (last: {}). Last lines of {}:\n{}",
+                "https://{addr}/healthz did not answer 200 within 60 s (last: {}). Last lines of {}:\n{}",
                 match last {
                     Ok(code) => format!("HTTP {code}"),
                     Err(e) => e.to_string(),
