@@ -9,11 +9,16 @@
 //!   prints both throughputs and their ratio (budget: (b) ≥ 60 % of (a)), plus
 //!   the `EXPLAIN` of the query under row-level security, which must use the
 //!   tenant-leading primary key `patients_pkey`.
+//! - `login`: on the same data, the read-one-patient latency with readers
+//!   alone, then while login clients flood `POST /api/auth/login` with correct
+//!   passwords (argon2id is deliberately expensive); prints p50/p99 of both, the
+//!   logins per second and p99(flood)/p99(idle) against a budget of 2.
 
 use std::collections::BTreeMap;
 use std::fs;
 use std::io::{Read, Write};
 use std::net::SocketAddr;
+use std::ops::RangeInclusive;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -29,16 +34,24 @@ use crate::tools::{self, PG_BIN_DIR};
 use crate::util::{self, Ctx, SERVER_BIN};
 
 /// Every benchmark: name and what it measures.
-const BENCHMARKS: &[(&str, &str)] = &[(
-    "read-patient",
-    "1,000 tenants x 1,000 patients: pgbench (set_tenant + select by pk) vs the server's \
-     POST /api/patients/get; budget HTTP >= 60 % of pgbench; EXPLAIN uses patients_pkey",
-)];
+const BENCHMARKS: &[(&str, &str)] = &[
+    (
+        "read-patient",
+        "1,000 tenants x 1,000 patients: pgbench (set_tenant + select by pk) vs the server's \
+         POST /api/patients/get; budget HTTP >= 60 % of pgbench; EXPLAIN uses patients_pkey",
+    ),
+    (
+        "login",
+        "read-one-patient p50/p99 alone, then while clients flood POST /api/auth/login \
+         (argon2id); budget p99(flood) <= 2 x p99(idle)",
+    ),
+];
 
 /// Runs the benchmark called `name` with extra `args`.
 pub fn run(ctx: &Ctx, name: &str, args: &[String]) -> Result<()> {
     match name {
         "read-patient" => read_patient(ctx, args),
+        "login" => login(ctx, args),
         "list" | "help" | "--help" | "-h" => {
             print_benchmarks();
             Ok(())
@@ -101,11 +114,18 @@ struct ReadPatientArgs {
     /// Concurrent clients, for pgbench and for the HTTP load generator alike.
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=128))]
     clients: u32,
-    /// Measured seconds for each side (each after a 2 s warm-up that is not counted).
+    #[command(flatten)]
+    common: CommonArgs,
+}
+
+/// Options every HTTP benchmark on the `healipro_bench` data shares.
+#[derive(clap::Args, Debug)]
+struct CommonArgs {
+    /// Measured seconds for each side or phase (each after a 2 s warm-up that is not counted).
     #[arg(long, default_value_t = 15, value_parser = clap::value_parser!(u64).range(1..=3600))]
     seconds: u64,
     /// How many tenants (the first K of the 1,000) get a logged-in session;
-    /// every request picks one of them and one of its 1,000 patients.
+    /// every read picks one of them and one of its 1,000 patients.
     #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=1000))]
     tenants: u32,
     /// Drop and reload the benchmark database even when it looks complete.
@@ -119,24 +139,52 @@ struct ReadPatientArgs {
     pool: Option<u32>,
 }
 
-fn read_patient(ctx: &Ctx, args: &[String]) -> Result<()> {
-    let opts = match ReadPatientArgs::try_parse_from(
-        std::iter::once("cargo xtask bench read-patient".to_string()).chain(args.iter().cloned()),
+/// Parses a benchmark's arguments; `None` after printing `--help`.
+fn parse_args<T: Parser>(name: &str, args: &[String]) -> Result<Option<T>> {
+    match T::try_parse_from(
+        std::iter::once(format!("cargo xtask bench {name}")).chain(args.iter().cloned()),
     ) {
-        Ok(opts) => opts,
+        Ok(opts) => Ok(Some(opts)),
         Err(e) if e.use_stderr() => {
             let _ = e.print();
-            bail!("invalid arguments for `bench read-patient` (see --help)");
+            bail!("invalid arguments for `bench {name}` (see --help)");
         }
         Err(e) => {
             // --help / --version
             print!("{e}");
-            return Ok(());
+            Ok(None)
         }
-    };
-    let total = Instant::now();
-    let duration = Duration::from_secs(opts.seconds);
+    }
+}
 
+/// A release server on the benchmark data, with user `bench` (operator, one
+/// shared password) in tenants bench1..bench`users`.
+struct Prepared {
+    pg: Pg,
+    port: u16,
+    started_cluster: bool,
+    /// The runtime role on `healipro_bench`.
+    app: PgUrl,
+    target: Endpoint,
+    server: Server,
+    password: String,
+}
+
+impl Prepared {
+    fn note_cluster(&self) {
+        if self.started_cluster {
+            util::note(format!(
+                "PostgreSQL (port {}) was started for this run and is left running; \
+                 `cargo xtask db stop` stops it",
+                self.port
+            ));
+        }
+    }
+}
+
+/// Builds (unless `--no-build`), loads or reuses the data, prepares the
+/// users and starts the release server over HTTPS on a fresh port.
+fn prepare(ctx: &Ctx, opts: &CommonArgs, users: u32) -> Result<Prepared> {
     if opts.no_build {
         util::step("skipping the build (--no-build)");
     } else {
@@ -164,7 +212,7 @@ fn read_patient(ctx: &Ctx, args: &[String]) -> Result<()> {
     let owner = PgUrl::parse(&env["DATABASE_OWNER_URL"], OWNER_ROLE)?;
 
     prepare_database(ctx, &pg, port, &bin, &env, &owner, opts.reload)?;
-    let password = prepare_users(ctx, &bin, &env, &owner, opts.tenants)?;
+    let password = prepare_users(ctx, &bin, &env, &owner, users)?;
 
     let dev_web_port = env
         .get("HEALIPRO_ADDR")
@@ -183,17 +231,37 @@ fn read_patient(ctx: &Ctx, args: &[String]) -> Result<()> {
         addr,
         tls: dev_cert.client_config()?,
     };
-    let mut server = start_server(ctx, &bin, &env, &target)?;
+    let server = start_server(ctx, &bin, &env, &target)?;
+    Ok(Prepared {
+        pg,
+        port,
+        started_cluster,
+        app,
+        target,
+        server,
+        password,
+    })
+}
 
-    let sessions = login_all(&target, opts.tenants, &password)?;
-    check_reads(&app, &target, &sessions, opts.tenants)?;
+fn read_patient(ctx: &Ctx, args: &[String]) -> Result<()> {
+    let Some(opts) = parse_args::<ReadPatientArgs>("read-patient", args)? else {
+        return Ok(());
+    };
+    let total = Instant::now();
+    let common = &opts.common;
+    let duration = Duration::from_secs(common.seconds);
+    let mut bench = prepare(ctx, common, common.tenants)?;
+    let (app, target) = (&bench.app, &bench.target);
 
-    let cpu = CpuProbe::new(&pg, server.pid());
-    let a = run_pgbench(ctx, &app, opts.clients, opts.tenants, duration, &cpu)?;
-    let b = run_http(&target, &sessions, opts.clients, duration, &cpu)?;
-    server.stop();
+    let sessions = login_all(target, 1..=common.tenants, &bench.password)?;
+    check_reads(app, target, &sessions, common.tenants)?;
 
-    let plan = explain(&app)?;
+    let cpu = CpuProbe::new(&bench.pg, bench.server.pid());
+    let a = run_pgbench(ctx, app, opts.clients, common.tenants, duration, &cpu)?;
+    let b = run_http(target, &sessions, opts.clients, duration, &cpu)?;
+    bench.server.stop();
+
+    let plan = explain(app)?;
 
     let ratio = 100.0 * b.rps / a.tps;
     let budget_ok = ratio >= BUDGET_PERCENT;
@@ -202,7 +270,7 @@ fn read_patient(ctx: &Ctx, args: &[String]) -> Result<()> {
     println!();
     util::step(format!(
         "read-patient ({TENANTS} tenants x {PATIENTS} patients, {} tenants logged in, {} clients, {} s)",
-        opts.tenants, opts.clients, opts.seconds
+        common.tenants, opts.clients, common.seconds
     ));
     let a_num = format!("{:.0}", a.tps);
     let b_num = format!("{:.0}", b.rps);
@@ -257,12 +325,7 @@ fn read_patient(ctx: &Ctx, args: &[String]) -> Result<()> {
         );
     }
     println!("  total time {}", util::fmt_duration(total.elapsed()));
-    if started_cluster {
-        util::note(format!(
-            "PostgreSQL (port {port}) was started for this run and is left running; \
-             `cargo xtask db stop` stops it"
-        ));
-    }
+    bench.note_cluster();
     util::flush();
 
     let mut failed = Vec::new();
@@ -1033,14 +1096,22 @@ struct BenchSession {
     cookie: String,
 }
 
-fn login_all(target: &Endpoint, k: u32, password: &str) -> Result<Vec<BenchSession>> {
+/// Signs `bench` in once in each tenant of `tenants` (bench<n>).
+fn login_all(
+    target: &Endpoint,
+    tenants: RangeInclusive<u32>,
+    password: &str,
+) -> Result<Vec<BenchSession>> {
+    let k = tenants.clone().count();
     util::step(format!(
-        "logging in `{BENCH_USER}` in {k} tenant(s) over HTTP"
+        "logging in `{BENCH_USER}` in {k} tenant(s) (bench{}..bench{}) over HTTPS",
+        tenants.start(),
+        tenants.end()
     ));
     let start = Instant::now();
     let mut conn = HttpConn::new(target);
-    let mut sessions = Vec::with_capacity(k as usize);
-    for n in 1..=k {
+    let mut sessions = Vec::with_capacity(k);
+    for n in tenants {
         let form = format!("clinic_code=bench{n}&username={BENCH_USER}&password={password}");
         let mut tries = 0;
         let resp = loop {
@@ -1309,9 +1380,31 @@ struct WorkerResult {
     samples: Vec<String>,
 }
 
+impl WorkerResult {
+    fn absorb(&mut self, r: WorkerResult) {
+        self.latencies_us.extend_from_slice(&r.latencies_us);
+        self.measured += r.measured;
+        self.attempts += r.attempts;
+        self.errors += r.errors;
+        for s in r.samples {
+            if self.samples.len() < 5 {
+                self.samples.push(s);
+            }
+        }
+    }
+}
+
+/// When a read client sends: as fast as it can (`None`), or on a fixed
+/// schedule from its first due time. On a schedule, latency counts from when
+/// a request was due (a client that falls behind sends at once until it has
+/// caught up), so a server stall shows in every request it delays rather than
+/// only in the one that was in flight.
+type Schedule = Option<(Instant, Duration)>;
+
 fn http_worker(
     target: &Endpoint,
     sessions: &[BenchSession],
+    schedule: Schedule,
     measure_from: Instant,
     end: Instant,
 ) -> WorkerResult {
@@ -1322,8 +1415,17 @@ fn http_worker(
         ..WorkerResult::default()
     };
     let mut form = String::with_capacity(64);
+    let mut next_due = schedule.map(|(first, _)| first);
     loop {
-        let t0 = Instant::now();
+        let t0 = match (next_due.as_mut(), schedule) {
+            (Some(due), Some((_, interval))) => {
+                let t = *due;
+                std::thread::sleep(t.saturating_duration_since(Instant::now()));
+                *due += interval;
+                t
+            }
+            _ => Instant::now(),
+        };
         if t0 >= end {
             break;
         }
@@ -1373,52 +1475,162 @@ fn percentile_ms(sorted_us: &[u32], pct: f64) -> f64 {
     f64::from(sorted_us[idx]) / 1000.0
 }
 
-fn run_http(
+/// Logins hammered alongside the reads: `clients` threads, each signing in
+/// again and again with the right password, taking turns over `tenants`.
+struct LoginFlood {
+    clients: u32,
+    tenants: Vec<u32>,
+    password: String,
+}
+
+struct LoginResult {
+    /// Successful logins per second in the measured window.
+    rate: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    /// Answered 429 (throttled): should stay 0 with correct passwords.
+    throttled: u64,
+    attempts: u64,
+    errors: u64,
+}
+
+#[derive(Default)]
+struct LoginWorkerResult {
+    reads: WorkerResult,
+    throttled: u64,
+}
+
+fn login_worker(
+    target: &Endpoint,
+    flood: &LoginFlood,
+    first: usize,
+    measure_from: Instant,
+    end: Instant,
+) -> LoginWorkerResult {
+    let mut conn = HttpConn::new(target);
+    let mut out = LoginWorkerResult::default();
+    let step = flood.clients as usize;
+    let mut i = first;
+    loop {
+        let t0 = Instant::now();
+        if t0 >= end {
+            break;
+        }
+        let n = flood.tenants[i % flood.tenants.len()];
+        i += step;
+        let form = format!(
+            "clinic_code=bench{n}&username={BENCH_USER}&password={}",
+            flood.password
+        );
+        let result = conn.post_form(LOGIN_PATH, &form, None, false);
+        let elapsed = t0.elapsed();
+        let w = &mut out.reads;
+        w.attempts += 1;
+        let measured = t0 >= measure_from;
+        match result {
+            Ok(resp) if resp.status == 200 => {
+                if measured {
+                    w.measured += 1;
+                    w.latencies_us
+                        .push(u32::try_from(elapsed.as_micros()).unwrap_or(u32::MAX));
+                }
+            }
+            Ok(resp) if resp.status == 429 => {
+                out.throttled += 1;
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            failed => {
+                w.errors += 1;
+                if w.samples.len() < 5 {
+                    let msg = match failed {
+                        Ok(resp) => format!("HTTP {}: {}", resp.status, resp.body_text()),
+                        Err(e) => format!("{e:#}"),
+                    };
+                    w.samples.push(format!("login to bench{n}: {msg}"));
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+    }
+    out
+}
+
+/// Runs `clients` read clients (at `rate` reads per second in total, or
+/// flat out when `None`) for a warm-up and then `duration`, with `flood`
+/// running alongside when given.
+fn measure(
     target: &Endpoint,
     sessions: &[BenchSession],
     clients: u32,
+    rate: Option<u32>,
     duration: Duration,
     cpu: &CpuProbe,
-) -> Result<HttpResult> {
-    util::step(format!(
-        "(b) HTTP POST {PATIENT_PATH}: {clients} keep-alive clients over {} session(s), {} s after a {} s warm-up",
-        sessions.len(),
-        duration.as_secs(),
-        WARMUP.as_secs()
-    ));
+    flood: Option<LoginFlood>,
+) -> Result<(HttpResult, Option<LoginResult>)> {
     let sessions: Arc<Vec<BenchSession>> = Arc::new(sessions.to_vec());
     let start = Instant::now();
     let measure_from = start + WARMUP;
     let end = measure_from + duration;
-    let workers: Vec<_> = (0..clients)
+    let interval = rate.map(|r| Duration::from_secs_f64(f64::from(clients) / f64::from(r)));
+    let readers: Vec<_> = (0..clients)
         .map(|i| {
             let sessions = Arc::clone(&sessions);
             let target = target.clone();
+            // Clients start staggered, so the schedule is even.
+            let schedule = interval.map(|iv| (start + iv * i / clients, iv));
             std::thread::Builder::new()
                 .name(format!("bench-http-{i}"))
-                .spawn(move || http_worker(&target, &sessions, measure_from, end))
+                .spawn(move || http_worker(&target, &sessions, schedule, measure_from, end))
         })
         .collect::<std::io::Result<_>>()
         .context("cannot start the load generator threads")?;
+    let flood = flood.map(Arc::new);
+    let logins: Vec<_> = match &flood {
+        None => Vec::new(),
+        Some(flood) => (0..flood.clients)
+            .map(|i| {
+                let flood = Arc::clone(flood);
+                let target = target.clone();
+                std::thread::Builder::new()
+                    .name(format!("bench-login-{i}"))
+                    .spawn(move || login_worker(&target, &flood, i as usize, measure_from, end))
+            })
+            .collect::<std::io::Result<_>>()
+            .context("cannot start the login threads")?,
+    };
     std::thread::sleep(measure_from.saturating_duration_since(Instant::now()));
     let before = cpu.snapshot();
     std::thread::sleep(end.saturating_duration_since(Instant::now()));
     let after = cpu.snapshot();
     let mut all = WorkerResult::default();
-    for w in workers {
-        let r = w
-            .join()
-            .map_err(|_| anyhow!("a load generator thread panicked"))?;
-        all.latencies_us.extend_from_slice(&r.latencies_us);
-        all.measured += r.measured;
-        all.attempts += r.attempts;
-        all.errors += r.errors;
-        for s in r.samples {
-            if all.samples.len() < 5 {
-                all.samples.push(s);
-            }
-        }
+    for w in readers {
+        all.absorb(
+            w.join()
+                .map_err(|_| anyhow!("a load generator thread panicked"))?,
+        );
     }
+    let login = if flood.is_some() {
+        let mut sum = LoginWorkerResult::default();
+        for w in logins {
+            let r = w.join().map_err(|_| anyhow!("a login thread panicked"))?;
+            sum.throttled += r.throttled;
+            sum.reads.absorb(r.reads);
+        }
+        sum.reads.latencies_us.sort_unstable();
+        for s in &sum.reads.samples {
+            util::note(format!("login error: {s}"));
+        }
+        Some(LoginResult {
+            rate: sum.reads.latencies_us.len() as f64 / duration.as_secs_f64(),
+            p50_ms: percentile_ms(&sum.reads.latencies_us, 50.0),
+            p99_ms: percentile_ms(&sum.reads.latencies_us, 99.0),
+            throttled: sum.throttled,
+            attempts: sum.reads.attempts,
+            errors: sum.reads.errors,
+        })
+    } else {
+        None
+    };
     all.latencies_us.sort_unstable();
     let ok = all.latencies_us.len() as f64;
     let result = HttpResult {
@@ -1433,10 +1645,209 @@ fn run_http(
         util::note(format!("error: {s}"));
     }
     util::ok(format!(
-        "{:.0} req/s (p50 {:.2} ms, p99 {:.2} ms); {} requests, {} errors",
+        "reads: {:.0} req/s (p50 {:.2} ms, p99 {:.2} ms); {} requests, {} errors",
         result.rps, result.p50_ms, result.p99_ms, all.attempts, all.errors
     ));
-    Ok(result)
+    if let Some(l) = &login {
+        util::ok(format!(
+            "logins: {:.1}/s (p50 {:.0} ms, p99 {:.0} ms); {} attempts, {} throttled, {} errors",
+            l.rate, l.p50_ms, l.p99_ms, l.attempts, l.throttled, l.errors
+        ));
+    }
+    Ok((result, login))
+}
+
+fn run_http(
+    target: &Endpoint,
+    sessions: &[BenchSession],
+    clients: u32,
+    duration: Duration,
+    cpu: &CpuProbe,
+) -> Result<HttpResult> {
+    util::step(format!(
+        "(b) HTTP POST {PATIENT_PATH}: {clients} keep-alive clients over {} session(s), {} s after a {} s warm-up",
+        sessions.len(),
+        duration.as_secs(),
+        WARMUP.as_secs()
+    ));
+    measure(target, sessions, clients, None, duration, cpu, None).map(|(reads, _)| reads)
+}
+
+// ---------------------------------------------------------------------------
+// login
+
+/// p99 of the reads under the login flood may be at most this multiple of
+/// their p99 alone.
+const LOGIN_BUDGET_RATIO: f64 = 2.0;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "cargo xtask bench login",
+    about = "Read-one-patient latency alone, then while clients flood POST /api/auth/login \
+             with correct passwords (argon2id); budget p99(flood) <= 2 x p99(idle)"
+)]
+struct LoginArgs {
+    /// Read-one-patient clients (connections), in both phases. Enough of them
+    /// that a slow answer on one does not hold back the schedule.
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=128))]
+    read_clients: u32,
+    /// Reads per second in total, on a fixed schedule: a steady load well
+    /// below saturation, the same in both phases; latency counts from when a
+    /// read was due. 0 = every read client as fast as it can.
+    #[arg(long, default_value_t = 400, value_parser = clap::value_parser!(u32).range(0..=100_000))]
+    read_rate: u32,
+    /// Concurrent login clients in the flood phase.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=256))]
+    login_clients: u32,
+    /// Distinct operator accounts the login clients take turns on (user
+    /// `bench` of the tenants after the read tenants), so no per-account limit
+    /// is what holds them back.
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=500))]
+    login_users: u32,
+    /// Exit non-zero when the budget is missed (otherwise the verdict is only printed).
+    #[arg(long)]
+    strict: bool,
+    #[command(flatten)]
+    common: CommonArgs,
+}
+
+fn login(ctx: &Ctx, args: &[String]) -> Result<()> {
+    let Some(opts) = parse_args::<LoginArgs>("login", args)? else {
+        return Ok(());
+    };
+    let total = Instant::now();
+    let common = &opts.common;
+    let duration = Duration::from_secs(common.seconds);
+    let readers = common.tenants;
+    let users = readers + opts.login_users;
+    if users > TENANTS {
+        bail!(
+            "--tenants ({readers}) + --login-users ({}) must not exceed the {TENANTS} bench tenants",
+            opts.login_users
+        );
+    }
+    let mut bench = prepare(ctx, common, users)?;
+    let target = &bench.target;
+
+    let sessions = login_all(target, 1..=readers, &bench.password)?;
+    check_reads(&bench.app, target, &sessions, readers)?;
+    // Every flood account once: each must sign in with the password alone.
+    login_all(target, readers + 1..=users, &bench.password)?;
+
+    let rate = (opts.read_rate > 0).then_some(opts.read_rate);
+    let pace = rate.map_or_else(
+        || "as fast as they can".to_string(),
+        |r| format!("{r} reads/s in total"),
+    );
+    let cpu = CpuProbe::new(&bench.pg, bench.server.pid());
+    util::step(format!(
+        "(1) idle: {} read clients ({pace}), {} s after a {} s warm-up",
+        opts.read_clients,
+        duration.as_secs(),
+        WARMUP.as_secs()
+    ));
+    let (idle, _) = measure(
+        target,
+        &sessions,
+        opts.read_clients,
+        rate,
+        duration,
+        &cpu,
+        None,
+    )?;
+    util::step(format!(
+        "(2) flood: the same reads + {} login clients over {} accounts (bench{}..bench{users})",
+        opts.login_clients,
+        opts.login_users,
+        readers + 1
+    ));
+    let flood = LoginFlood {
+        clients: opts.login_clients,
+        tenants: (readers + 1..=users).collect(),
+        password: bench.password.clone(),
+    };
+    let (busy, logins) = measure(
+        target,
+        &sessions,
+        opts.read_clients,
+        rate,
+        duration,
+        &cpu,
+        Some(flood),
+    )?;
+    let logins = logins.ok_or_else(|| anyhow!("the login flood reported nothing"))?;
+    bench.server.stop();
+
+    let ratio = busy.p99_ms / idle.p99_ms;
+    let budget_ok = ratio <= LOGIN_BUDGET_RATIO;
+    let errors_ok = idle.error_rate() <= MAX_ERROR_RATE
+        && busy.error_rate() <= MAX_ERROR_RATE
+        && logins.errors == 0;
+    let pass = |ok: bool| if ok { "PASS" } else { "FAIL" };
+    println!();
+    util::step(format!(
+        "login ({} read clients, {pace}; {} login clients over {} accounts; {} s each; {} cores)",
+        opts.read_clients,
+        opts.login_clients,
+        opts.login_users,
+        common.seconds,
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    ));
+    println!(
+        "  (1) reads alone      : {:>6.0} req/s  p50 {:>6.2} ms  p99 {:>6.2} ms",
+        idle.rps, idle.p50_ms, idle.p99_ms
+    );
+    println!(
+        "  (2) reads + logins   : {:>6.0} req/s  p50 {:>6.2} ms  p99 {:>6.2} ms",
+        busy.rps, busy.p50_ms, busy.p99_ms
+    );
+    println!(
+        "      logins           : {:>6.1} /s     p50 {:>6.0} ms  p99 {:>6.0} ms  ({} throttled, {} failed)",
+        logins.rate, logins.p50_ms, logins.p99_ms, logins.throttled, logins.errors
+    );
+    println!(
+        "  ratio p99(2)/p99(1): {ratio:.2}   budget <= {LOGIN_BUDGET_RATIO:.1}: {}",
+        pass(budget_ok)
+    );
+    if !errors_ok {
+        println!(
+            "  errors: reads {} of {} alone, {} of {} with logins; logins {} of {}: FAIL",
+            idle.errors, idle.attempts, busy.errors, busy.attempts, logins.errors, logins.attempts
+        );
+    }
+    if let Some(cpu) = &idle.cpu {
+        println!("  cpu during (1): {}", cpu.render("load generator (xtask)"));
+    }
+    if let Some(cpu) = &busy.cpu {
+        println!("  cpu during (2): {}", cpu.render("load generator (xtask)"));
+    }
+    let noisy: Vec<String> = [("(1)", &idle.cpu), ("(2)", &busy.cpu)]
+        .into_iter()
+        .filter_map(|(side, cpu)| Some((side, cpu.as_ref()?.other())))
+        .filter(|(_, other)| *other > NOISY_OTHER_PERCENT)
+        .map(|(side, other)| format!("{other:.0} % of a core during {side}"))
+        .collect();
+    if !noisy.is_empty() {
+        println!(
+            "  note: other processes used {}: the numbers are noisy; rerun on an idle machine",
+            noisy.join(" and ")
+        );
+    }
+    println!("  total time {}", util::fmt_duration(total.elapsed()));
+    bench.note_cluster();
+    util::flush();
+
+    if opts.strict && !(budget_ok && errors_ok) {
+        bail!(
+            "login: {}",
+            if budget_ok {
+                "requests failed (see above)".to_string()
+            } else {
+                format!("read p99 under the login flood is {ratio:.2} x its idle value, above {LOGIN_BUDGET_RATIO:.1}")
+            }
+        );
+    }
+    Ok(())
 }
 
 // ---------------------------------------------------------------------------

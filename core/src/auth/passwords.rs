@@ -1,6 +1,6 @@
 //! Password hashing: argon2id (m = 19 MiB, t = 2, p = 1), on a blocking thread,
-//! behind a semaphore sized to the cores so a burst of logins cannot starve the
-//! async runtime or exhaust memory.
+//! behind a semaphore of cores − 1 permits so a burst of logins cannot starve
+//! the other requests or exhaust memory.
 
 use crate::{Error, Result};
 use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString};
@@ -33,7 +33,7 @@ impl Passwords {
     pub fn new() -> Self {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         Self {
-            permits: Arc::new(Semaphore::new(cores)),
+            permits: Arc::new(Semaphore::new(hashing_permits(cores))),
         }
     }
 
@@ -83,6 +83,16 @@ impl Passwords {
     }
 }
 
+/// How many argon2 hashes may run at once: all cores but one (at least one).
+/// A hash keeps a core busy for ≈ 20 ms; with one per core a flood of
+/// sign-ins takes every core, and the requests of people already at work
+/// queue behind it. Leaving a core free makes the sign-ins queue instead
+/// (`cargo xtask bench login` on 2 cores: read p99 under a login flood ≈ 4×
+/// its idle value with 2 permits, ≈ 2.7–3× with 1; logins 60/s → 36/s).
+fn hashing_permits(cores: usize) -> usize {
+    cores.saturating_sub(1).max(1)
+}
+
 fn dummy_hash() -> &'static str {
     static DUMMY: OnceLock<String> = OnceLock::new();
     DUMMY.get_or_init(|| {
@@ -110,5 +120,12 @@ mod tests {
             .await
             .unwrap());
         assert!(!p.verify(&pw, None).await.unwrap());
+    }
+
+    #[test]
+    fn one_core_is_left_to_other_requests() {
+        assert_eq!(hashing_permits(1), 1);
+        assert_eq!(hashing_permits(2), 1);
+        assert_eq!(hashing_permits(8), 7);
     }
 }
