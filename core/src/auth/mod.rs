@@ -249,8 +249,10 @@ impl Auth {
         };
         let username = normalize_username(&creds.username);
         let ip = client.ip_text();
+        // No transaction (and so no pooled connection) is held while argon2
+        // runs: a flood of sign-ins queueing for the hashing permits must not
+        // take the connections that everyone else's requests need.
         let mut tx = db.tenant_tx_for(tenant.id).await?;
-
         if let Some(refusal) = self
             .account_refusal(&mut tx, &username, ip.as_deref())
             .await?
@@ -259,13 +261,15 @@ impl Auth {
             self.inner.ip_throttle.failed(client.ip);
             return Err(refusal);
         }
-
         let user = repo::find_user_by_username(&mut tx, &username).await?;
+        tx.commit().await?;
         let stored = user
             .as_ref()
             .filter(|u| u.active)
             .map(|u| u.password_hash.clone());
-        if !self.inner.passwords.verify(&creds.password, stored).await? {
+        let verified = self.inner.passwords.verify(&creds.password, stored).await?;
+        let mut tx = db.tenant_tx_for(tenant.id).await?;
+        if !verified {
             count_failure(
                 &mut tx,
                 &username,
