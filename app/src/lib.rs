@@ -7,9 +7,10 @@ pub mod features;
 pub mod server;
 pub mod ui;
 
-use features::admin::pages::AdminPage;
+use features::admin::pages::{RolesPage, SecurityPage, UsersPage, WorkstationsPage};
 use features::auth::pages::{CodePage, EnrolPage, LockedPage, LoginPage, PasswordPage};
 use features::patients::pages::{PatientEditPage, PatientPage, PatientsPage};
+use features::sections::pages::SectionPage;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Redirect, Route, Router, Routes};
@@ -50,7 +51,11 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/patients") view=PatientsPage ssr=SsrMode::Async/>
                 <Route path=path!("/patients/:id") view=PatientPage ssr=SsrMode::Async/>
                 <Route path=path!("/patients/:id/edit") view=PatientEditPage ssr=SsrMode::Async/>
-                <Route path=path!("/admin") view=AdminPage ssr=SsrMode::Async/>
+                <Route path=path!("/admin") view=WorkstationsPage ssr=SsrMode::Async/>
+                <Route path=path!("/admin/users") view=UsersPage ssr=SsrMode::Async/>
+                <Route path=path!("/admin/roles") view=RolesPage ssr=SsrMode::Async/>
+                <Route path=path!("/admin/security") view=SecurityPage ssr=SsrMode::Async/>
+                <Route path=path!("/section/:slug") view=SectionPage ssr=SsrMode::Async/>
             </Routes>
         </Router>
     }

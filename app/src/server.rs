@@ -4,8 +4,9 @@
 
 use crate::error::AppError;
 use healipro_core::auth::workstations::WORKSTATION_COOKIE;
-use healipro_core::auth::{Auth, ClientInfo, Session, Stage, SESSION_COOKIE};
+use healipro_core::auth::{events, Auth, ClientInfo, Session, Stage, SESSION_COOKIE};
 use healipro_core::db::{Db, TenantTx};
+use healipro_core::rbac::Permission;
 use healipro_core::Error;
 use leptos::prelude::*;
 use secrecy::{ExposeSecret, SecretString};
@@ -67,10 +68,31 @@ pub async fn authed_any_stage() -> Result<(Session, TenantTx), AppError> {
     Ok((authed.session, authed.tx))
 }
 
-/// Authenticates a fully signed-in session and returns it with the tenant
-/// transaction that will serve the request (one transaction, one tenant). A
-/// session still owing its second factor or a password change is refused.
-pub async fn authed() -> Result<(Session, TenantTx), AppError> {
+/// The first line of every server function that touches clinic data:
+/// authenticates a fully signed-in session that holds `permission` and
+/// returns it with the tenant transaction that will serve the request (one
+/// transaction, one tenant). A session still owing its second factor or a
+/// password change is refused; so is a user none of whose roles grants
+/// `permission` — that refusal is recorded (`clinic.access_denials`) and
+/// answered 403 "not allowed". There is no way to get the transaction
+/// without naming a permission, except [`authed_any_role`].
+pub async fn authed(permission: Permission) -> Result<(Session, TenantTx), AppError> {
+    let (session, mut tx) = authed_full().await?;
+    if let Err(denied) = session.require(permission) {
+        events::record_denial(&mut tx, &session, permission).await?;
+        tx.commit().await?;
+        return Err(denied.into());
+    }
+    Ok((session, tx))
+}
+
+/// For the few functions every signed-in user may call whatever their roles
+/// (keep-alive, lock): a fully signed-in session, no permission.
+pub async fn authed_any_role() -> Result<(Session, TenantTx), AppError> {
+    authed_full().await
+}
+
+async fn authed_full() -> Result<(Session, TenantTx), AppError> {
     let (session, tx) = authed_any_stage().await?;
     if session.stage != Stage::Full {
         return Err(Error::SignInIncomplete(session.stage).into());
@@ -79,12 +101,8 @@ pub async fn authed() -> Result<(Session, TenantTx), AppError> {
 }
 
 /// Marks a server function that deliberately runs before sign-in (login,
-/// logout, "who am I"). Every other server function calls `session.require`.
+/// logout, "who am I"). Every other server function starts with `authed`.
 pub fn allow_unauthenticated() {}
-
-/// Marks a server function any signed-in user may call whatever their roles
-/// (keep-alive, own password): `authed()` has checked the session.
-pub fn allow_any_role(_session: &Session) {}
 
 /// `Set-Cookie` for a session token, or to clear it (`None`). `__Host-` +
 /// Secure + HttpOnly + SameSite=Strict.

@@ -42,3 +42,4 @@ uuid_id!(UserId, "user");
 uuid_id!(PatientId, "patient");
 uuid_id!(SessionId, "session");
 uuid_id!(WorkstationId, "workstation");
+uuid_id!(RoleId, "role");

@@ -11,12 +11,15 @@ use healipro_core::Error;
 
 async fn two_clinics(db: &TestDb) -> (TestClinic, TestClinic) {
     let a = db
-        .clinic("clinica", &[Role::Operator, Role::Doctor], 40)
+        .clinic("clinica", &[Role::Operator, Role::Doctor, Role::Admin], 40)
         .await;
-    let b = db.clinic("clinicb", &[Role::Operator], 30).await;
+    let b = db
+        .clinic("clinicb", &[Role::Operator, Role::Admin], 30)
+        .await;
     // Give every clinic table rows in both tenants, through the real code
     // paths where there is one (a failed and a good login: throttle row, sign-in
-    // events, session; a draft; a workstation; settings; recovery codes).
+    // events, session; a draft; a workstation; settings; a custom role held by
+    // a user; a refused permission check; recovery codes).
     use healipro_core::auth::{workstations, ClientInfo, Credentials};
     for clinic in [&a, &b] {
         let wrong = Credentials {
@@ -41,6 +44,34 @@ async fn two_clinics(db: &TestDb) -> (TestClinic, TestClinic) {
         };
         workstations::create(&mut tx, &ws).await.unwrap();
         workstations::update_settings(&mut tx, &workstations::Settings::default())
+            .await
+            .unwrap();
+        // A custom role held by the operator, and a recorded refusal.
+        use healipro_core::auth::{events, users};
+        use healipro_core::rbac::Permission;
+        db.owner_exec(&format!(
+            "UPDATE platform.tenants SET tier = 'hospital' WHERE id = '{}'",
+            clinic.id
+        ))
+        .await;
+        let (admin, _) = db.login(clinic, "admin").await;
+        let role = users::save_role(
+            &mut tx,
+            &admin,
+            None,
+            "Ward clerk",
+            [Permission::PatientsRead].into_iter().collect(),
+        )
+        .await
+        .unwrap();
+        let assignment = users::RoleAssignment {
+            roles: vec![Role::Operator],
+            custom_roles: vec![role],
+        };
+        users::set_roles(&mut tx, &admin, session.user_id, &assignment)
+            .await
+            .unwrap();
+        events::record_denial(&mut tx, &session, Permission::UsersManage)
             .await
             .unwrap();
         tx.commit().await.unwrap();

@@ -6,10 +6,17 @@
 //! clock; activity without requests sends a keep-alive so both agree.
 
 use super::text;
+use crate::error::AppError;
 use crate::features::auth::api::{current_user, ping, Logout};
 use crate::features::auth::dto::MeDto;
+use crate::features::sections::SECTIONS;
 use leptos::prelude::*;
 use leptos_router::hooks::{use_location, use_navigate};
+
+/// The signed-in user as the page frame loaded it, for pages that show or
+/// hide things by permission (e.g. the admin sub-navigation).
+#[derive(Clone, Copy)]
+pub struct CurrentUser(pub Resource<Result<Option<MeDto>, AppError>>);
 
 /// Bumped when the idle warning appears: forms with drafts save at once.
 #[derive(Clone, Copy)]
@@ -39,6 +46,7 @@ pub fn lock_url(me: &MeDto, return_to: &str) -> String {
 #[component]
 pub fn AppLayout(children: Children) -> impl IntoView {
     let me = Resource::new(|| (), |()| current_user());
+    provide_context(CurrentUser(me));
     let logout = ServerAction::<Logout>::new();
     let navigate = use_navigate();
     let nav = navigate.clone();
@@ -101,6 +109,7 @@ pub fn AppLayout(children: Children) -> impl IntoView {
     // Warn (and save drafts) once per countdown; lock at zero.
     let warned = RwSignal::new(false);
     let location = use_location();
+    let pathname = location.pathname;
     Effect::new(move |_| {
         let Some(left) = remaining_secs() else { return };
         if left > WARN_SECS {
@@ -139,7 +148,6 @@ pub fn AppLayout(children: Children) -> impl IntoView {
                         .and_then(Result::ok)
                         .flatten()
                         .map(|me| {
-                            let admin = me.is_admin;
                             view! {
                                 <span class="who">
                                     <span class="who-name">{me.display_name}</span>
@@ -147,7 +155,6 @@ pub fn AppLayout(children: Children) -> impl IntoView {
                                 </span>
                                 <nav class="usernav" aria-label="Account">
                                     <a href="/account/password">"Change password"</a>
-                                    {admin.then(|| view! { <a href="/admin">"Admin"</a> })}
                                 </nav>
                             }
                         })
@@ -157,8 +164,33 @@ pub fn AppLayout(children: Children) -> impl IntoView {
                 <button type="submit" class="secondary">{text::SIGN_OUT}</button>
             </ActionForm>
         </header>
+        // Only the sections the user may use (the server checks anyway).
         <nav class="mainnav" aria-label="Main">
-            <a href="/patients">{text::NAV_PATIENTS}</a>
+            <Suspense fallback=|| ()>
+                {move || {
+                    me.get()
+                        .and_then(Result::ok)
+                        .flatten()
+                        .map(|me| {
+                            SECTIONS
+                                .iter()
+                                .filter(|s| me.may(s.permission))
+                                .map(|s| {
+                                    view! {
+                                        <a
+                                            href=s.href()
+                                            aria-current=move || {
+                                                s.is_current(&pathname.get()).then_some("page")
+                                            }
+                                        >
+                                            {s.label}
+                                        </a>
+                                    }
+                                })
+                                .collect_view()
+                        })
+                }}
+            </Suspense>
         </nav>
         <Show when=move || warned.get()>
             <div class="idle-warning" role="alertdialog" aria-live="assertive">

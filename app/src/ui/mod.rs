@@ -3,7 +3,7 @@
 pub mod layout;
 pub mod text;
 
-pub use layout::AppLayout;
+pub use layout::{AppLayout, CurrentUser};
 
 use crate::error::AppError;
 use leptos::prelude::*;

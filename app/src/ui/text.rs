@@ -3,4 +3,3 @@
 pub const APP_NAME: &str = "Healipro";
 pub const SIGN_OUT: &str = "Sign out";
 pub const LOADING: &str = "Loading…";
-pub const NAV_PATIENTS: &str = "Patients";

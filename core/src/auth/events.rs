@@ -121,3 +121,54 @@ pub async fn locked_accounts(tx: &mut TenantTx) -> Result<Vec<(String, i32, Opti
     .fetch_all(tx.conn())
     .await?)
 }
+
+/// Records a refused permission check (same place as the sign-in log, for the
+/// audit issue to route). The caller commits it and answers "not allowed".
+pub async fn record_denial(
+    tx: &mut TenantTx,
+    session: &super::Session,
+    permission: crate::rbac::Permission,
+) -> Result<()> {
+    let tenant = tx.tenant();
+    sqlx::query(
+        "INSERT INTO clinic.access_denials (tenant_id, user_id, session_id, permission)
+         VALUES ($1, $2, $3, $4)",
+    )
+    .bind(tenant)
+    .bind(session.user_id)
+    .bind(session.id)
+    .bind(permission.as_str())
+    .execute(tx.conn())
+    .await?;
+    Ok(())
+}
+
+/// One refused permission check, for admins.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Denial {
+    pub at: chrono::DateTime<chrono::Utc>,
+    pub username: String,
+    pub permission: String,
+}
+
+pub async fn recent_denials(tx: &mut TenantTx, limit: i64) -> Result<Vec<Denial>> {
+    let tenant = tx.tenant();
+    let rows: Vec<(chrono::DateTime<chrono::Utc>, String, String)> = sqlx::query_as(
+        "SELECT d.at, u.username, d.permission
+           FROM clinic.access_denials d
+           JOIN clinic.users u ON u.tenant_id = d.tenant_id AND u.id = d.user_id
+          WHERE d.tenant_id = $1 ORDER BY d.at DESC LIMIT $2",
+    )
+    .bind(tenant)
+    .bind(limit)
+    .fetch_all(tx.conn())
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(at, username, permission)| Denial {
+            at,
+            username,
+            permission,
+        })
+        .collect())
+}

@@ -15,12 +15,13 @@ pub mod policy;
 mod repo;
 pub mod throttle;
 pub mod totp;
+pub mod users;
 pub mod workstations;
 
 use crate::crypto::ServerKey;
 use crate::db::{Db, TenantTx};
 use crate::ids::{SessionId, TenantId, UserId, WorkstationId};
-use crate::rbac::{self, Permission, Role};
+use crate::rbac::{Permission, PermissionSet, Role};
 use crate::{tenants, Error, Result};
 use events::Outcome;
 use jwt::{Claims, KeyRing};
@@ -87,7 +88,13 @@ pub struct Session {
     pub user_id: UserId,
     pub username: String,
     pub display_name: String,
+    /// Built-in roles.
     pub roles: Vec<Role>,
+    /// Names of the custom roles the user holds (hospital tier).
+    pub custom_roles: Vec<String>,
+    /// The union of every role's permissions, read with the session on each
+    /// request: a role taken away applies to the very next request.
+    pub permissions: PermissionSet,
     pub stage: Stage,
     pub workstation: Option<WorkstationId>,
     pub idle_timeout_secs: i32,
@@ -100,7 +107,7 @@ impl Session {
         if self.stage != Stage::Full {
             return Err(Error::SignInIncomplete(self.stage));
         }
-        if rbac::allows(&self.roles, permission) {
+        if self.permissions.contains(permission) {
             Ok(())
         } else {
             tracing::info!(user = %self.user_id, tenant = %self.tenant_id, ?permission, "permission denied");
@@ -748,6 +755,8 @@ fn session_from(id: SessionId, tenant: TenantId, user: UserId, live: repo::LiveR
         username: live.username,
         display_name: live.display_name,
         roles: live.roles,
+        custom_roles: live.custom_roles,
+        permissions: live.permissions,
         workstation: live.workstation,
         idle_timeout_secs: live.idle_timeout_secs,
     }

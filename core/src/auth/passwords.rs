@@ -1,13 +1,16 @@
-//! Password hashing: argon2id (m = 19 MiB, t = 2, p = 1), on a blocking thread,
-//! behind a semaphore of cores − 1 permits so a burst of logins cannot starve
-//! the other requests or exhaust memory.
+//! Password hashing: argon2id (m = 19 MiB, t = 2, p = 1) on a small pool of
+//! dedicated hashing threads — the semaphore: at most that many hashes run at
+//! once, the rest queue without holding a database connection. The threads run
+//! at idle CPU priority (Linux `SCHED_IDLE`), so a flood of sign-ins uses the
+//! CPU the people already at work leave over and never delays their requests.
 
 use crate::{Error, Result};
 use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
 use secrecy::{ExposeSecret, SecretString};
-use std::sync::{Arc, OnceLock};
-use tokio::sync::Semaphore;
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex, OnceLock};
+use tokio::sync::oneshot;
 
 const M_COST_KIB: u32 = 19 * 1024;
 const T_COST: u32 = 2;
@@ -18,9 +21,10 @@ fn argon2() -> Argon2<'static> {
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
 }
 
+/// Hashes and verifies passwords on the process-wide hashing pool.
 #[derive(Clone)]
 pub struct Passwords {
-    permits: Arc<Semaphore>,
+    pool: &'static HashingPool,
 }
 
 impl Default for Passwords {
@@ -31,15 +35,17 @@ impl Default for Passwords {
 
 impl Passwords {
     pub fn new() -> Self {
-        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-        Self {
-            permits: Arc::new(Semaphore::new(hashing_permits(cores))),
-        }
+        static POOL: OnceLock<HashingPool> = OnceLock::new();
+        let pool = POOL.get_or_init(|| {
+            let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+            HashingPool::start(hashing_threads(cores))
+        });
+        Self { pool }
     }
 
     pub async fn hash(&self, password: &SecretString) -> Result<String> {
         let password = password.clone();
-        self.blocking(move || {
+        self.pool.run(move || {
             let salt = SaltString::generate(&mut rand::rngs::OsRng);
             argon2()
                 .hash_password(password.expose_secret().as_bytes(), &salt)
@@ -54,7 +60,7 @@ impl Passwords {
     pub async fn verify(&self, password: &SecretString, stored: Option<String>) -> Result<bool> {
         let password = password.clone();
         let user_exists = stored.is_some();
-        self.blocking(move || {
+        self.pool.run(move || {
             let stored = stored.unwrap_or_else(|| dummy_hash().to_owned());
             let ok = PasswordHash::new(&stored)
                 .map(|h| {
@@ -68,29 +74,84 @@ impl Passwords {
         .await
     }
 
-    async fn blocking<T: Send + 'static>(
+}
+
+type Job = Box<dyn FnOnce() + Send>;
+
+/// A fixed set of OS threads that run argon2, fed by one queue.
+struct HashingPool {
+    queue: Mutex<mpsc::Sender<Job>>,
+}
+
+impl HashingPool {
+    fn start(threads: usize) -> Self {
+        let (tx, rx) = mpsc::channel::<Job>();
+        let rx = Arc::new(Mutex::new(rx));
+        for n in 0..threads {
+            let rx = Arc::clone(&rx);
+            std::thread::Builder::new()
+                .name(format!("argon2-{n}"))
+                .spawn(move || {
+                    lower_own_priority();
+                    loop {
+                        // Holding the lock only while waiting for the next job.
+                        let job = rx.lock().map_err(|_| ()).and_then(|r| r.recv().map_err(|_| ()));
+                        match job {
+                            Ok(job) => job(),
+                            Err(()) => return,
+                        }
+                    }
+                })
+                .expect("cannot start a password hashing thread");
+        }
+        Self {
+            queue: Mutex::new(tx),
+        }
+    }
+
+    async fn run<T: Send + 'static>(
         &self,
         f: impl FnOnce() -> Result<T> + Send + 'static,
     ) -> Result<T> {
-        let _permit = self
-            .permits
-            .acquire()
-            .await
-            .map_err(|_| Error::Internal("password semaphore closed".into()))?;
-        tokio::task::spawn_blocking(f)
-            .await
-            .map_err(|e| Error::Internal(format!("password task failed: {e}")))?
+        let (tx, rx) = oneshot::channel();
+        let job: Job = Box::new(move || {
+            // The caller may have gone (a closed connection): nothing to do then.
+            let _ = tx.send(f());
+        });
+        self.queue
+            .lock()
+            .map_err(|_| Error::Internal("password hashing queue poisoned".into()))?
+            .send(job)
+            .map_err(|_| Error::Internal("password hashing threads stopped".into()))?;
+        rx.await
+            .map_err(|_| Error::Internal("password hashing job lost".into()))?
+    }
+}
+
+/// Puts the calling thread at idle CPU priority: any other runnable thread
+/// (request handlers, PostgreSQL) preempts it at once. Where that is not
+/// possible the thread keeps normal priority and the pool size still caps it.
+fn lower_own_priority() {
+    use thread_priority::{
+        set_thread_priority_and_policy, thread_native_id, NormalThreadSchedulePolicy,
+        ThreadPriority, ThreadSchedulePolicy,
+    };
+    let idle = ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Idle);
+    if let Err(e) = set_thread_priority_and_policy(thread_native_id(), ThreadPriority::Min, idle) {
+        tracing::warn!(error = ?e, "password hashing threads keep normal CPU priority");
     }
 }
 
 /// How many argon2 hashes may run at once: all cores but one (at least one).
-/// A hash keeps a core busy for ≈ 20 ms; with one per core a flood of
-/// sign-ins takes every core, and the requests of people already at work
-/// queue behind it. Leaving a core free makes the sign-ins queue instead
-/// (`cargo xtask bench login` on 2 cores: read p99 under a login flood ≈ 4×
-/// its idle value with 2 permits, ≈ 2.7–3× with 1; logins 60/s → 36/s).
-fn hashing_permits(cores: usize) -> usize {
-    cores.saturating_sub(1).max(1)
+/// A hash keeps a core busy for ≈ 20 ms; even at idle priority a hash that
+/// owns a core evicts the caches the other requests use, so one core stays
+/// free of them.
+fn hashing_threads(cores: usize) -> usize {
+    std::env::var("HEALIPRO_HASH_THREADS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or_else(|| cores.saturating_sub(1).max(1))
 }
 
 fn dummy_hash() -> &'static str {
@@ -124,8 +185,8 @@ mod tests {
 
     #[test]
     fn one_core_is_left_to_other_requests() {
-        assert_eq!(hashing_permits(1), 1);
-        assert_eq!(hashing_permits(2), 1);
-        assert_eq!(hashing_permits(8), 7);
+        assert_eq!(hashing_threads(1), 1);
+        assert_eq!(hashing_threads(2), 1);
+        assert_eq!(hashing_threads(8), 7);
     }
 }

@@ -4,7 +4,7 @@
 
 use crate::db::TenantTx;
 use crate::ids::{SessionId, UserId, WorkstationId};
-use crate::rbac::Role;
+use crate::rbac::{Permission, PermissionSet, Role};
 use crate::Result;
 
 pub(super) struct UserRow {
@@ -18,6 +18,30 @@ pub struct NewUser {
     pub username: String,
     pub display_name: String,
     pub roles: Vec<Role>,
+}
+
+/// Built-in role names that make TOTP mandatory (doctor, admin).
+fn second_factor_roles() -> Vec<&'static str> {
+    Role::ALL
+        .into_iter()
+        .filter(|r| r.requires_second_factor())
+        .map(Role::as_str)
+        .collect()
+}
+
+/// Permission names that make TOTP mandatory when a custom role grants them.
+fn second_factor_permissions() -> Vec<&'static str> {
+    Permission::ALL
+        .into_iter()
+        .filter(|p| p.requires_second_factor())
+        .map(Permission::as_str)
+        .collect()
+}
+
+/// The union of the built-in roles' permissions and the custom roles'
+/// permission names (a name this build does not know grants nothing).
+pub(super) fn effective_permissions(roles: &[Role], custom: &[String]) -> PermissionSet {
+    PermissionSet::of_roles(roles).union(custom.iter().filter_map(|n| Permission::parse(n)).collect())
 }
 
 pub(super) fn parse_roles(names: Vec<String>) -> Vec<Role> {
@@ -203,6 +227,8 @@ pub(super) struct LiveRow {
     pub username: String,
     pub display_name: String,
     pub roles: Vec<Role>,
+    pub custom_roles: Vec<String>,
+    pub permissions: PermissionSet,
     pub idle_timeout_secs: i32,
     pub workstation: Option<WorkstationId>,
     pub totp_verified: bool,
@@ -227,6 +253,8 @@ pub(super) async fn find_live_session(
         String,
         String,
         Vec<String>,
+        Vec<String>,
+        Vec<String>,
         i32,
         Option<WorkstationId>,
         bool,
@@ -236,10 +264,23 @@ pub(super) async fn find_live_session(
         bool,
     );
     let row: Option<Row> = sqlx::query_as(
-        "SELECT u.username, u.display_name, u.roles, s.idle_timeout_secs, s.workstation_id,
+        "SELECT u.username, u.display_name, u.roles,
+                ARRAY(SELECT r.name FROM clinic.user_roles ur
+                        JOIN clinic.roles r ON r.tenant_id = ur.tenant_id AND r.id = ur.role_id
+                       WHERE ur.tenant_id = s.tenant_id AND ur.user_id = s.user_id
+                       ORDER BY r.name),
+                ARRAY(SELECT DISTINCT p FROM clinic.user_roles ur
+                        JOIN clinic.roles r ON r.tenant_id = ur.tenant_id AND r.id = ur.role_id
+                       CROSS JOIN LATERAL unnest(r.permissions) AS p
+                       WHERE ur.tenant_id = s.tenant_id AND ur.user_id = s.user_id),
+                s.idle_timeout_secs, s.workstation_id,
                 s.totp_verified_at IS NOT NULL,
                 u.totp_secret_enc IS NOT NULL,
-                u.roles && ARRAY['doctor', 'admin'] OR COALESCE(ts.totp_all_roles, false),
+                u.roles && $5::text[] OR COALESCE(ts.totp_all_roles, false)
+                  OR EXISTS (SELECT 1 FROM clinic.user_roles ur
+                               JOIN clinic.roles r ON r.tenant_id = ur.tenant_id AND r.id = ur.role_id
+                              WHERE ur.tenant_id = s.tenant_id AND ur.user_id = s.user_id
+                                AND r.permissions && $6::text[]),
                 u.must_change_password,
                 s.last_seen_at < now() - make_interval(secs => $4)
            FROM clinic.sessions s
@@ -255,6 +296,8 @@ pub(super) async fn find_live_session(
     .bind(id)
     .bind(user)
     .bind(touch_after_secs)
+    .bind(second_factor_roles())
+    .bind(second_factor_permissions())
     .fetch_optional(tx.conn())
     .await?;
     Ok(row.map(
@@ -262,6 +305,8 @@ pub(super) async fn find_live_session(
             username,
             display_name,
             roles,
+            custom_roles,
+            custom_permissions,
             idle_timeout_secs,
             workstation,
             totp_verified,
@@ -269,17 +314,22 @@ pub(super) async fn find_live_session(
             totp_required,
             must_change_password,
             touch_due,
-        )| LiveRow {
-            username,
-            display_name,
-            roles: parse_roles(roles),
-            idle_timeout_secs,
-            workstation,
-            totp_verified,
-            totp_enrolled,
-            totp_required,
-            must_change_password,
-            touch_due,
+        )| {
+            let roles = parse_roles(roles);
+            LiveRow {
+                permissions: effective_permissions(&roles, &custom_permissions),
+                roles,
+                custom_roles,
+                username,
+                display_name,
+                idle_timeout_secs,
+                workstation,
+                totp_verified,
+                totp_enrolled,
+                totp_required,
+                must_change_password,
+                touch_due,
+            }
         },
     ))
 }

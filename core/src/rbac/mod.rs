@@ -30,6 +30,162 @@ pub enum Permission {
     ReportsRead,
 }
 
+impl Permission {
+    /// Every permission, in the order of DESIGN §4 (and of the matrix view).
+    pub const ALL: [Permission; 23] = [
+        Permission::PatientsRead,
+        Permission::PatientsWrite,
+        Permission::AppointmentsRead,
+        Permission::AppointmentsWrite,
+        Permission::SchedulesManage,
+        Permission::EncountersRead,
+        Permission::EncountersWrite,
+        Permission::EncountersSign,
+        Permission::PrescriptionsRead,
+        Permission::PrescriptionsWrite,
+        Permission::DispensingWrite,
+        Permission::LabOrdersWrite,
+        Permission::LabResultsRead,
+        Permission::LabResultsWrite,
+        Permission::LabResultsRelease,
+        Permission::UsersManage,
+        Permission::RolesManage,
+        Permission::WorkstationsManage,
+        Permission::SettingsManage,
+        Permission::AuditRead,
+        Permission::AuditExport,
+        Permission::TenantExport,
+        Permission::ReportsRead,
+    ];
+
+    /// The stable name (stored in custom roles, shown in the matrix).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Permission::PatientsRead => "patients.read",
+            Permission::PatientsWrite => "patients.write",
+            Permission::AppointmentsRead => "appointments.read",
+            Permission::AppointmentsWrite => "appointments.write",
+            Permission::SchedulesManage => "schedules.manage",
+            Permission::EncountersRead => "encounters.read",
+            Permission::EncountersWrite => "encounters.write",
+            Permission::EncountersSign => "encounters.sign",
+            Permission::PrescriptionsRead => "prescriptions.read",
+            Permission::PrescriptionsWrite => "prescriptions.write",
+            Permission::DispensingWrite => "dispensing.write",
+            Permission::LabOrdersWrite => "lab.orders.write",
+            Permission::LabResultsRead => "lab.results.read",
+            Permission::LabResultsWrite => "lab.results.write",
+            Permission::LabResultsRelease => "lab.results.release",
+            Permission::UsersManage => "users.manage",
+            Permission::RolesManage => "roles.manage",
+            Permission::WorkstationsManage => "workstations.manage",
+            Permission::SettingsManage => "settings.manage",
+            Permission::AuditRead => "audit.read",
+            Permission::AuditExport => "audit.export",
+            Permission::TenantExport => "tenant.export",
+            Permission::ReportsRead => "reports.read",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Permission> {
+        Permission::ALL.into_iter().find(|p| p.as_str() == s)
+    }
+
+    /// What the permission lets a user do, for the admin console.
+    pub fn label(self) -> &'static str {
+        match self {
+            Permission::PatientsRead => "Read patient demographics",
+            Permission::PatientsWrite => "Register and edit patients",
+            Permission::AppointmentsRead => "See appointments",
+            Permission::AppointmentsWrite => "Book and change appointments",
+            Permission::SchedulesManage => "Manage doctors' schedules",
+            Permission::EncountersRead => "Read clinical notes",
+            Permission::EncountersWrite => "Write clinical notes",
+            Permission::EncountersSign => "Sign clinical notes",
+            Permission::PrescriptionsRead => "Read prescriptions",
+            Permission::PrescriptionsWrite => "Prescribe",
+            Permission::DispensingWrite => "Dispense medicines",
+            Permission::LabOrdersWrite => "Order lab tests",
+            Permission::LabResultsRead => "Read lab results",
+            Permission::LabResultsWrite => "Enter lab results",
+            Permission::LabResultsRelease => "Release lab results",
+            Permission::UsersManage => "Manage users",
+            Permission::RolesManage => "Manage roles",
+            Permission::WorkstationsManage => "Manage workstations",
+            Permission::SettingsManage => "Manage clinic settings",
+            Permission::AuditRead => "Read the audit log",
+            Permission::AuditExport => "Export the audit log",
+            Permission::TenantExport => "Export all clinic data",
+            Permission::ReportsRead => "See reports",
+        }
+    }
+
+    /// Whether holding this permission makes TOTP mandatory: exactly the
+    /// permissions no role outside the doctor and admin roles holds (those
+    /// two must always use a second factor), so a custom role that can do
+    /// what only a doctor or an admin can also needs it.
+    pub fn requires_second_factor(self) -> bool {
+        !BUILTIN_ROLES
+            .iter()
+            .filter(|(r, _)| !r.requires_second_factor())
+            .any(|(_, perms)| perms.contains(&self))
+    }
+
+    fn bit(self) -> u64 {
+        1 << (self as u32)
+    }
+}
+
+/// A set of permissions (a bit set: cheap to copy into every session).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct PermissionSet(u64);
+
+impl PermissionSet {
+    /// The union of the built-in roles' permissions.
+    pub fn of_roles(roles: &[Role]) -> Self {
+        roles
+            .iter()
+            .flat_map(|r| permissions_of(*r).iter().copied())
+            .collect()
+    }
+
+    pub fn contains(self, p: Permission) -> bool {
+        self.0 & p.bit() != 0
+    }
+
+    pub fn insert(&mut self, p: Permission) {
+        self.0 |= p.bit();
+    }
+
+    pub fn union(self, other: Self) -> Self {
+        Self(self.0 | other.0)
+    }
+
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    /// The permissions in the set, in [`Permission::ALL`] order.
+    pub fn iter(self) -> impl Iterator<Item = Permission> {
+        Permission::ALL.into_iter().filter(move |p| self.contains(*p))
+    }
+
+    /// Stable names, e.g. for a custom role row or the browser.
+    pub fn names(self) -> Vec<String> {
+        self.iter().map(|p| p.as_str().to_owned()).collect()
+    }
+}
+
+impl FromIterator<Permission> for PermissionSet {
+    fn from_iter<I: IntoIterator<Item = Permission>>(iter: I) -> Self {
+        let mut set = Self::default();
+        for p in iter {
+            set.insert(p);
+        }
+        set
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Role {
     Admin,
@@ -64,6 +220,11 @@ impl Role {
 
     pub fn parse(s: &str) -> Option<Role> {
         Role::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+
+    /// Doctors and clinic admins must always sign in with a second factor.
+    pub fn requires_second_factor(self) -> bool {
+        matches!(self, Role::Admin | Role::Doctor)
     }
 
     pub fn label(self) -> &'static str {
@@ -167,9 +328,7 @@ pub fn permissions_of(role: Role) -> &'static [Permission] {
 
 /// Whether any of `roles` grants `permission` (the union rule).
 pub fn allows(roles: &[Role], permission: Permission) -> bool {
-    roles
-        .iter()
-        .any(|r| permissions_of(*r).contains(&permission))
+    PermissionSet::of_roles(roles).contains(permission)
 }
 
 #[cfg(test)]
@@ -198,6 +357,33 @@ mod tests {
         assert!(!allows(&[Role::Operator], P::EncountersRead));
         assert!(!allows(&[Role::Admin], P::EncountersRead));
         assert!(allows(&[Role::Admin, Role::Doctor], P::EncountersRead));
+    }
+
+    #[test]
+    fn permission_names_round_trip_and_bits_are_distinct() {
+        let mut all = PermissionSet::default();
+        for p in Permission::ALL {
+            assert_eq!(Permission::parse(p.as_str()), Some(p));
+            assert!(!all.contains(p), "{p:?} shares a bit");
+            all.insert(p);
+        }
+        assert_eq!(all.iter().count(), Permission::ALL.len());
+        assert_eq!(Permission::parse("patients.delete"), None);
+    }
+
+    #[test]
+    fn union_of_roles() {
+        let both = PermissionSet::of_roles(&[Role::Doctor, Role::Admin]);
+        assert!(both.contains(P::EncountersSign) && both.contains(P::UsersManage));
+        assert!(!both.contains(P::DispensingWrite));
+    }
+
+    #[test]
+    fn second_factor_permissions_are_those_only_doctors_and_admins_hold() {
+        assert!(P::PrescriptionsWrite.requires_second_factor());
+        assert!(P::UsersManage.requires_second_factor());
+        assert!(!P::PatientsWrite.requires_second_factor());
+        assert!(!P::DispensingWrite.requires_second_factor());
     }
 
     #[test]

@@ -3,6 +3,8 @@
 //! hand: `__Host-` cookies are Secure, and this is plain loopback HTTP).
 #![allow(dead_code)]
 
+pub mod endpoints;
+
 use healipro_core::testing::{TestClinic, TestDb, TEST_PASSWORD};
 use reqwest::header::{COOKIE, SET_COOKIE};
 use reqwest::StatusCode;

@@ -1,6 +1,7 @@
-//! Clinic admin: workstations (and binding this browser), security settings,
-//! the sign-in log and locked accounts, password resets and "sign out
-//! everywhere". (The full admin console — users and roles — is issue 5.)
+//! The clinic admin console: users (roles, disabling, password and second-
+//! factor resets), roles (custom roles on the hospital plan, and the matrix of
+//! who may do what), workstations (and binding this browser), and security
+//! settings with the sign-in log, locked accounts and refused actions.
 
 pub mod api;
 pub mod pages;

@@ -1,22 +1,109 @@
-//! The admin page: workstations, security settings, locked accounts and the
-//! sign-in log, and per-user password reset / sign out everywhere.
+//! The admin console's pages and its sub-navigation: users and roles (in
+//! `users` and `roles`), workstations (`/admin`) and settings & security.
+
+mod roles;
+mod users;
+
+pub use roles::RolesPage;
+pub use users::UsersPage;
 
 use super::api::{
     get_settings, list_workstations, security_overview, BindWorkstation, DeleteWorkstation,
-    ResetPassword, SaveSettings, SaveWorkstation, SignOutEverywhere, UnlockUser,
+    SaveSettings, SaveWorkstation, UnlockUser,
 };
-use crate::ui::{action_error, error_view, text, AppLayout};
+use crate::ui::{action_error, error_view, text, AppLayout, CurrentUser};
 use leptos::prelude::*;
+use leptos_router::hooks::use_location;
 
+/// The admin pages: (path, link text, permission the page needs).
+const ADMIN_PAGES: &[(&str, &str, &str)] = &[
+    ("/admin/users", "Users", "users.manage"),
+    ("/admin/roles", "Roles", "roles.manage"),
+    ("/admin", "Workstations", "workstations.manage"),
+    ("/admin/security", "Settings & security", "settings.manage"),
+];
+
+/// The admin sub-navigation: the admin pages the user may open.
 #[component]
-pub fn AdminPage() -> impl IntoView {
+fn AdminNav() -> impl IntoView {
+    let me = use_context::<CurrentUser>().map(|c| c.0);
+    let pathname = use_location().pathname;
+    view! {
+        <nav class="subnav" aria-label="Admin">
+            <Suspense fallback=|| ()>
+                {move || {
+                    let me = me.and_then(|m| m.get()).and_then(Result::ok).flatten();
+                    ADMIN_PAGES
+                        .iter()
+                        .filter(|(_, _, permission)| me.as_ref().is_none_or(|m| m.may(permission)))
+                        .map(|&(href, label, _)| {
+                            view! {
+                                <a href=href aria-current=move || (pathname.get() == href).then_some("page")>
+                                    {label}
+                                </a>
+                            }
+                        })
+                        .collect_view()
+                }}
+            </Suspense>
+        </nav>
+    }
+}
+
+/// Confirms a consequential action in place (no browser dialog): the first
+/// press asks, the second carries it out.
+#[component]
+fn ConfirmButton(
+    /// The button's text.
+    label: &'static str,
+    /// Its accessible name, naming whom it acts on ("Disable ali").
+    name: String,
+    /// What happens, asked before doing it.
+    question: String,
+    /// The confirming button's text ("Yes, disable").
+    confirm: &'static str,
+    on_confirm: Callback<()>,
+) -> impl IntoView {
+    let asking = RwSignal::new(false);
+    let (name, question) = (StoredValue::new(name), StoredValue::new(question));
+    move || {
+        if asking.get() {
+            view! {
+                <span class="confirm" role="group" aria-label=name.get_value()>
+                    <span>{question.get_value()}</span>
+                    <button
+                        type="button"
+                        class="danger"
+                        on:click=move |_| {
+                            asking.set(false);
+                            on_confirm.run(());
+                        }
+                    >
+                        {confirm}
+                    </button>
+                    <button type="button" class="secondary" on:click=move |_| asking.set(false)>
+                        "Cancel"
+                    </button>
+                </span>
+            }
+            .into_any()
+        } else {
+            view! {
+                <button type="button" class="secondary" aria-label=name.get_value() on:click=move |_| asking.set(true)>
+                    {label}
+                </button>
+            }
+                .into_any()
+        }
+    }
+}
+
+/// `/admin`: the clinic's workstations, and binding this browser to one.
+#[component]
+pub fn WorkstationsPage() -> impl IntoView {
     let save_ws = ServerAction::<SaveWorkstation>::new();
     let delete_ws = ServerAction::<DeleteWorkstation>::new();
     let bind_ws = ServerAction::<BindWorkstation>::new();
-    let save_settings = ServerAction::<SaveSettings>::new();
-    let unlock = ServerAction::<UnlockUser>::new();
-    let reset = ServerAction::<ResetPassword>::new();
-    let sign_out = ServerAction::<SignOutEverywhere>::new();
     let workstations = Resource::new(
         move || {
             (
@@ -27,47 +114,30 @@ pub fn AdminPage() -> impl IntoView {
         },
         |_| list_workstations(),
     );
-    let settings = Resource::new(move || save_settings.version().get(), |_| get_settings());
-    let security = Resource::new(
-        move || {
-            (
-                unlock.version().get(),
-                reset.version().get(),
-                sign_out.version().get(),
-            )
-        },
-        |_| security_overview(),
-    );
     let ws_error = action_error(save_ws.value());
-    let settings_error = action_error(save_settings.value());
-    let (reset_error, sign_out_error, unlock_error) = (
-        action_error(reset.value()),
-        action_error(sign_out.value()),
-        action_error(unlock.value()),
-    );
-    let user_error = move || {
-        reset_error
-            .get()
-            .or_else(|| sign_out_error.get())
-            .or_else(|| unlock_error.get())
+    let list_error = {
+        let (delete_error, bind_error) = (
+            action_error(delete_ws.value()),
+            action_error(bind_ws.value()),
+        );
+        move || delete_error.get().or_else(|| bind_error.get())
     };
-    let reset_result = move || reset.value().get().and_then(Result::ok);
     view! {
         <AppLayout>
-            <h1>"Clinic admin"</h1>
-            <section aria-labelledby="ws-title">
-                <h2 id="ws-title">"Workstations"</h2>
-                <p class="hint">
-                    "Each workstation locks after its own idle time. Bind a browser to a workstation from that device; unbound browsers use the clinic default."
-                </p>
-                <Transition fallback=|| view! { <p>{text::LOADING}</p> }>
-                    {move || {
-                        workstations
-                            .get()
-                            .map(|r| match r {
-                                Ok(list) => {
-                                    view! {
-                                        <table>
+            <AdminNav/>
+            <h1>"Workstations"</h1>
+            <p class="hint">
+                "Each workstation locks after its own idle time. Bind a browser to a workstation from that device; unbound browsers use the clinic default."
+            </p>
+            <Transition fallback=|| view! { <p>{text::LOADING}</p> }>
+                {move || {
+                    workstations
+                        .get()
+                        .map(|r| match r {
+                            Ok(list) => {
+                                view! {
+                                    <div class="table-scroll">
+                                        <table class="list" aria-label="Workstations">
                                             <thead>
                                                 <tr>
                                                     <th scope="col">"Name"</th>
@@ -86,29 +156,26 @@ pub fn AdminPage() -> impl IntoView {
                                                         let name = w.name.clone();
                                                         view! {
                                                             <tr>
-                                                                <td>{w.name}</td>
+                                                                <th scope="row">{w.name.clone()}</th>
                                                                 <td>{w.location}</td>
                                                                 <td>{format!("{} min", w.idle_minutes)}</td>
                                                                 <td>{if w.bound { "Yes" } else { "No" }}</td>
                                                                 <td class="actions">
                                                                     <ActionForm action=bind_ws>
                                                                         <input type="hidden" name="id" value=id/>
-                                                                        <button type="submit" class="secondary">"Bind this browser"</button>
+                                                                        <button type="submit" class="secondary" aria-label=format!("Bind this browser to {}", w.name)>
+                                                                            "Bind this browser"
+                                                                        </button>
                                                                     </ActionForm>
-                                                                    <ActionForm
-                                                                        action=delete_ws
-                                                                        on:submit=move |ev| {
-                                                                            let ok = window()
-                                                                                .confirm_with_message(&format!("Delete workstation \"{name}\"?"))
-                                                                                .unwrap_or(false);
-                                                                            if !ok {
-                                                                                ev.prevent_default();
-                                                                            }
-                                                                        }
-                                                                    >
-                                                                        <input type="hidden" name="id" value=id2/>
-                                                                        <button type="submit" class="danger">"Delete"</button>
-                                                                    </ActionForm>
+                                                                    <ConfirmButton
+                                                                        label="Delete"
+                                                                        name=format!("Delete {name}")
+                                                                        question=format!("Delete workstation “{name}”?")
+                                                                        confirm="Yes, delete"
+                                                                        on_confirm=Callback::new(move |()| {
+                                                                            delete_ws.dispatch(DeleteWorkstation { id: id2.clone() });
+                                                                        })
+                                                                    />
                                                                 </td>
                                                             </tr>
                                                         }
@@ -116,14 +183,17 @@ pub fn AdminPage() -> impl IntoView {
                                                     .collect_view()}
                                             </tbody>
                                         </table>
-                                    }
-                                        .into_any()
+                                    </div>
                                 }
-                                Err(e) => error_view(e),
-                            })
-                    }}
-                </Transition>
-                <h3>"Add a workstation"</h3>
+                                    .into_any()
+                            }
+                            Err(e) => error_view(e),
+                        })
+                }}
+            </Transition>
+            <p class="error" role="alert">{list_error}</p>
+            <section aria-labelledby="ws-new-title">
+                <h2 id="ws-new-title">"Add a workstation"</h2>
                 <ActionForm action=save_ws attr:class="inline-form">
                     <input type="hidden" name="id" value=""/>
                     <label for="ws-name">"Name"</label>
@@ -136,7 +206,24 @@ pub fn AdminPage() -> impl IntoView {
                     <button type="submit">"Add workstation"</button>
                 </ActionForm>
             </section>
+        </AppLayout>
+    }
+}
 
+/// `/admin/security`: security settings, throttled and locked accounts, the
+/// sign-in log and refused actions.
+#[component]
+pub fn SecurityPage() -> impl IntoView {
+    let save_settings = ServerAction::<SaveSettings>::new();
+    let unlock = ServerAction::<UnlockUser>::new();
+    let settings = Resource::new(move || save_settings.version().get(), |_| get_settings());
+    let security = Resource::new(move || unlock.version().get(), |_| security_overview());
+    let settings_error = action_error(save_settings.value());
+    let unlock_error = action_error(unlock.value());
+    view! {
+        <AppLayout>
+            <AdminNav/>
+            <h1>"Settings & security"</h1>
             <section aria-labelledby="settings-title">
                 <h2 id="settings-title">"Security settings"</h2>
                 <Transition fallback=|| view! { <p>{text::LOADING}</p> }>
@@ -167,34 +254,6 @@ pub fn AdminPage() -> impl IntoView {
                 </Transition>
             </section>
 
-            <section aria-labelledby="users-title">
-                <h2 id="users-title">"Users"</h2>
-                <div class="inline-forms">
-                    <ActionForm action=reset attr:class="inline-form">
-                        <label for="reset-user">"Reset password of"</label>
-                        <input id="reset-user" name="username" required autocapitalize="none" placeholder="username"/>
-                        <button type="submit">"Reset password"</button>
-                    </ActionForm>
-                    <ActionForm action=sign_out attr:class="inline-form">
-                        <label for="signout-user">"Sign out everywhere"</label>
-                        <input id="signout-user" name="username" required autocapitalize="none" placeholder="username"/>
-                        <button type="submit" class="secondary">"Sign out everywhere"</button>
-                    </ActionForm>
-                </div>
-                {move || {
-                    reset_result()
-                        .map(|pw| {
-                            view! {
-                                <p class="notice" role="status">
-                                    "One-time password (shown once; the user must change it at sign-in): "
-                                    <span class="mono">{pw}</span>
-                                </p>
-                            }
-                        })
-                }}
-                <p class="error" role="alert">{user_error}</p>
-            </section>
-
             <section aria-labelledby="signin-title">
                 <h2 id="signin-title">"Sign-in security"</h2>
                 <Transition fallback=|| view! { <p>{text::LOADING}</p> }>
@@ -202,82 +261,125 @@ pub fn AdminPage() -> impl IntoView {
                         security
                             .get()
                             .map(|r| match r {
-                                Ok(s) => {
-                                    view! {
-                                        <h3>"Throttled and locked accounts"</h3>
-                                        {if s.throttled.is_empty() {
-                                            view! { <p>"None."</p> }.into_any()
-                                        } else {
-                                            view! {
-                                                <table>
-                                                    <thead>
-                                                        <tr>
-                                                            <th scope="col">"Username"</th>
-                                                            <th scope="col">"Failed attempts"</th>
-                                                            <th scope="col">"Locked"</th>
-                                                            <th scope="col"></th>
-                                                        </tr>
-                                                    </thead>
-                                                    <tbody>
-                                                        {s
-                                                            .throttled
-                                                            .into_iter()
-                                                            .map(|(user, failures, minutes)| {
-                                                                view! {
-                                                                    <tr>
-                                                                        <td>{user.clone()}</td>
-                                                                        <td>{failures}</td>
-                                                                        <td>{minutes.map(|m| format!("{m} more min")).unwrap_or_else(|| "No".to_owned())}</td>
-                                                                        <td>
-                                                                            <ActionForm action=unlock>
-                                                                                <input type="hidden" name="username" value=user/>
-                                                                                <button type="submit" class="secondary">"Unlock"</button>
-                                                                            </ActionForm>
-                                                                        </td>
-                                                                    </tr>
-                                                                }
-                                                            })
-                                                            .collect_view()}
-                                                    </tbody>
-                                                </table>
-                                            }
-                                                .into_any()
-                                        }}
-                                        <h3>"Recent sign-in events"</h3>
-                                        <table class="events">
-                                            <thead>
-                                                <tr>
-                                                    <th scope="col">"When"</th>
-                                                    <th scope="col">"Username"</th>
-                                                    <th scope="col">"Address"</th>
-                                                    <th scope="col">"Event"</th>
-                                                </tr>
-                                            </thead>
-                                            <tbody>
-                                                {s
-                                                    .events
-                                                    .into_iter()
-                                                    .map(|(at, user, ip, outcome)| {
-                                                        view! {
-                                                            <tr>
-                                                                <td>{at}</td>
-                                                                <td>{user}</td>
-                                                                <td class="mono">{ip}</td>
-                                                                <td>{outcome.replace('_', " ")}</td>
-                                                            </tr>
-                                                        }
-                                                    })
-                                                    .collect_view()}
-                                            </tbody>
-                                        </table>
-                                    }
-                                        .into_any()
-                                }
+                                Ok(s) => view! { <SecurityTables s unlock/> }.into_any(),
                                 Err(e) => error_view(e),
                             })
                     }}
                 </Transition>
+                <p class="error" role="alert">{unlock_error}</p>
             </section>
         </AppLayout>
+    }
+}
+
+#[component]
+fn SecurityTables(s: super::api::SecurityDto, unlock: ServerAction<UnlockUser>) -> impl IntoView {
+    view! {
+        <h3>"Throttled and locked accounts"</h3>
+        {if s.throttled.is_empty() {
+            view! { <p>"None."</p> }.into_any()
+        } else {
+            view! {
+                <div class="table-scroll">
+                    <table class="list" aria-label="Throttled and locked accounts">
+                        <thead>
+                            <tr>
+                                <th scope="col">"Username"</th>
+                                <th scope="col">"Failed attempts"</th>
+                                <th scope="col">"Locked"</th>
+                                <th scope="col">"Actions"</th>
+                            </tr>
+                        </thead>
+                        <tbody>
+                            {s
+                                .throttled
+                                .into_iter()
+                                .map(|(user, failures, minutes)| {
+                                    view! {
+                                        <tr>
+                                            <th scope="row">{user.clone()}</th>
+                                            <td>{failures}</td>
+                                            <td>{minutes.map_or_else(|| "No".to_owned(), |m| format!("{m} more min"))}</td>
+                                            <td>
+                                                <ActionForm action=unlock>
+                                                    <input type="hidden" name="username" value=user.clone()/>
+                                                    <button type="submit" class="secondary" aria-label=format!("Unlock {user}")>
+                                                        "Unlock"
+                                                    </button>
+                                                </ActionForm>
+                                            </td>
+                                        </tr>
+                                    }
+                                })
+                                .collect_view()}
+                        </tbody>
+                    </table>
+                </div>
+            }
+                .into_any()
+        }}
+        <h3>"Refused actions"</h3>
+        {if s.denials.is_empty() {
+            view! { <p>"None."</p> }.into_any()
+        } else {
+            view! {
+                <div class="table-scroll">
+                    <table class="list" aria-label="Refused actions">
+                        <thead>
+                            <tr>
+                                <th scope="col">"When"</th>
+                                <th scope="col">"Username"</th>
+                                <th scope="col">"Permission it needed"</th>
+                            </tr>
+                        </thead>
+                        <tbody>
+                            {s
+                                .denials
+                                .into_iter()
+                                .map(|(at, user, permission)| {
+                                    view! {
+                                        <tr>
+                                            <td>{at}</td>
+                                            <td>{user}</td>
+                                            <td class="mono">{permission}</td>
+                                        </tr>
+                                    }
+                                })
+                                .collect_view()}
+                        </tbody>
+                    </table>
+                </div>
+            }
+                .into_any()
+        }}
+        <h3>"Recent sign-in events"</h3>
+        <div class="table-scroll">
+            <table class="list events" aria-label="Recent sign-in events">
+                <thead>
+                    <tr>
+                        <th scope="col">"When"</th>
+                        <th scope="col">"Username"</th>
+                        <th scope="col">"Address"</th>
+                        <th scope="col">"Event"</th>
+                    </tr>
+                </thead>
+                <tbody>
+                    {s
+                        .events
+                        .into_iter()
+                        .map(|(at, user, ip, outcome)| {
+                            view! {
+                                <tr>
+                                    <td>{at}</td>
+                                    <td>{user}</td>
+                                    <td class="mono">{ip}</td>
+                                    <td>{outcome.replace('_', " ")}</td>
+                                </tr>
+                            }
+                        })
+                        .collect_view()}
+                </tbody>
+            </table>
+        </div>
     }
 }

@@ -120,9 +120,7 @@ async fn next_step() -> Result<NextStepDto, AppError> {
 /// the server-side session as alive as the client's idle timer.
 #[server(prefix = "/api", endpoint = "auth/ping")]
 pub async fn ping() -> Result<(), AppError> {
-    use crate::server::{allow_any_role, authed};
-    let (session, tx) = authed().await?;
-    allow_any_role(&session);
+    let (_session, tx) = crate::server::authed_any_role().await?;
     tx.commit().await?;
     Ok(())
 }
@@ -158,7 +156,6 @@ pub async fn lock_session() -> Result<(), AppError> {
 pub async fn current_user() -> Result<Option<MeDto>, AppError> {
     use crate::server::{allow_unauthenticated, services, session_token, set_session_cookie};
     use healipro_core::auth::Stage;
-    use healipro_core::rbac::{self, Permission};
     use healipro_core::Error;
     allow_unauthenticated();
     // "Nobody" is an answer here, not an error: no status is set, so a page
@@ -187,8 +184,18 @@ pub async fn current_user() -> Result<Option<MeDto>, AppError> {
         username: session.username,
         clinic_code,
         clinic_name,
-        is_admin: rbac::allows(&session.roles, Permission::WorkstationsManage),
-        roles: session.roles.iter().map(|r| r.label().to_owned()).collect(),
+        roles: session
+            .roles
+            .iter()
+            .map(|r| r.label().to_owned())
+            .chain(session.custom_roles.iter().cloned())
+            .collect(),
+        // Only for showing and hiding navigation: every server function checks.
+        permissions: if session.stage == Stage::Full {
+            session.permissions.names()
+        } else {
+            Vec::new()
+        },
         idle_timeout_secs: session.idle_timeout_secs,
         pending_step: (session.stage != Stage::Full).then(|| session.stage.path().to_owned()),
     }))

@@ -13,8 +13,15 @@ pub struct MeDto {
     pub idle_timeout_secs: i32,
     /// Where the user still has to go (`None` when fully signed in).
     pub pending_step: Option<String>,
-    /// May manage workstations, settings and sign-in security.
-    pub is_admin: bool,
+    /// Permission names (`patients.read`, …): the navigation shows only what
+    /// the user may use. Hiding is convenience; the server check protects.
+    pub permissions: Vec<String>,
+}
+
+impl MeDto {
+    pub fn may(&self, permission: &str) -> bool {
+        self.permissions.iter().any(|p| p == permission)
+    }
 }
 
 /// Where to go after a sign-in step.

@@ -16,8 +16,7 @@ pub struct DraftDto {
 pub async fn get_draft(form_key: String) -> Result<Option<DraftDto>, AppError> {
     use crate::server::authed;
     use healipro_core::drafts;
-    let (session, mut tx) = authed().await?;
-    session.require(drafts::permission_for(&form_key)?)?;
+    let (session, mut tx) = authed(drafts::permission_for(&form_key)?).await?;
     let draft = drafts::get(&mut tx, &session, &form_key).await?;
     tx.commit().await?;
     Ok(draft.map(|d| DraftDto {
@@ -30,8 +29,7 @@ pub async fn get_draft(form_key: String) -> Result<Option<DraftDto>, AppError> {
 pub async fn save_draft(form_key: String, payload: String) -> Result<(), AppError> {
     use crate::server::authed;
     use healipro_core::drafts;
-    let (session, mut tx) = authed().await?;
-    session.require(drafts::permission_for(&form_key)?)?;
+    let (session, mut tx) = authed(drafts::permission_for(&form_key)?).await?;
     drafts::save(&mut tx, &session, &form_key, &payload).await?;
     tx.commit().await?;
     Ok(())
@@ -41,8 +39,7 @@ pub async fn save_draft(form_key: String, payload: String) -> Result<(), AppErro
 pub async fn discard_draft(form_key: String) -> Result<(), AppError> {
     use crate::server::authed;
     use healipro_core::drafts;
-    let (session, mut tx) = authed().await?;
-    session.require(drafts::permission_for(&form_key)?)?;
+    let (session, mut tx) = authed(drafts::permission_for(&form_key)?).await?;
     drafts::discard(&mut tx, &session, &form_key).await?;
     tx.commit().await?;
     Ok(())

@@ -8,8 +8,7 @@ use leptos::prelude::*;
 pub async fn list_patients(query: String, page: u32) -> Result<PatientPageDto, AppError> {
     use crate::server::authed;
     use healipro_core::{patients, rbac::Permission};
-    let (session, mut tx) = authed().await?;
-    session.require(Permission::PatientsRead)?;
+    let (session, mut tx) = authed(Permission::PatientsRead).await?;
     let found = patients::service::list(&mut tx, &session, &query, page).await?;
     tx.commit().await?;
     Ok(PatientPageDto {
@@ -23,8 +22,7 @@ pub async fn list_patients(query: String, page: u32) -> Result<PatientPageDto, A
 pub async fn get_patient(id: String) -> Result<PatientDto, AppError> {
     use crate::server::authed;
     use healipro_core::{ids::PatientId, patients, rbac::Permission, Error};
-    let (session, mut tx) = authed().await?;
-    session.require(Permission::PatientsRead)?;
+    let (session, mut tx) = authed(Permission::PatientsRead).await?;
     // A malformed id is as unknown as another clinic's id.
     let id: PatientId = id.parse().map_err(|_| Error::NotFound)?;
     let patient = patients::service::open(&mut tx, &session, id).await?;
@@ -44,8 +42,7 @@ pub async fn update_patient(
     use crate::server::authed;
     use healipro_core::patients::service::{self, PatientEdit};
     use healipro_core::{drafts, ids::PatientId, rbac::Permission, Error};
-    let (session, mut tx) = authed().await?;
-    session.require(Permission::PatientsWrite)?;
+    let (session, mut tx) = authed(Permission::PatientsWrite).await?;
     let id: PatientId = id.parse().map_err(|_| Error::NotFound)?;
     let edit = PatientEdit {
         full_name,
