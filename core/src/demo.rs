@@ -16,10 +16,11 @@ use rand::{Rng, SeedableRng};
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
-/// The demo clinics: code, name, number of patients.
-pub const CLINICS: [(&str, &str, usize); 2] = [
-    ("alnoor", "Al-Noor Clinic", 320),
-    ("shifa", "Shifa Medical Centre", 260),
+/// The demo clinics: code, name, number of patients, tier (custom roles come
+/// with the hospital tier, so the demo shows both).
+pub const CLINICS: [(&str, &str, usize, &str); 2] = [
+    ("alnoor", "Al-Noor Clinic", 320, "clinic"),
+    ("shifa", "Shifa Medical Centre", 260, "hospital"),
 ];
 
 /// One demo login, as written to `.healipro/demo-logins.json`.
@@ -157,9 +158,9 @@ pub async fn seed(
 ) -> Result<Vec<DemoLogin>> {
     let names = Names::load()?;
     let mut logins = Vec::new();
-    for (index, (code, name, patient_count)) in CLINICS.into_iter().enumerate() {
+    for (index, (code, name, patient_count, tier)) in CLINICS.into_iter().enumerate() {
         let seed = index as u64 + 1;
-        let tenant = ensure_tenant(owner, code, name).await?;
+        let tenant = ensure_tenant_with_tier(owner, code, name, tier).await?;
         let mut tx = app.tenant_tx_for(tenant).await?;
         for user in demo_staff(&names, seed) {
             let known = existing
@@ -232,11 +233,26 @@ pub async fn seed(
 
 /// Returns the tenant with `code`, creating it (as the owner) when absent.
 pub async fn ensure_tenant(owner: &OwnerDb, code: &str, name: &str) -> Result<TenantId> {
+    ensure_tenant_with_tier(owner, code, name, "clinic").await
+}
+
+/// [`ensure_tenant`] on a given tier (an existing tenant is moved to it).
+pub async fn ensure_tenant_with_tier(
+    owner: &OwnerDb,
+    code: &str,
+    name: &str,
+    tier: &str,
+) -> Result<TenantId> {
     let mut ptx = owner.platform_tx().await?;
     let tenant = match tenants::repo::find_by_code(&mut ptx, code).await? {
-        Some(t) => t.id,
+        Some(t) => {
+            if t.tier != tier {
+                tenants::repo::set_tier(&mut ptx, t.id, tier).await?;
+            }
+            t.id
+        }
         None => {
-            tenants::repo::create(&mut ptx, TenantId::new_random(), code, name, "clinic")
+            tenants::repo::create(&mut ptx, TenantId::new_random(), code, name, tier)
                 .await?
                 .id
         }

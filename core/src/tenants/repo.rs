@@ -22,6 +22,16 @@ pub async fn list(tx: &mut PlatformTx) -> Result<Vec<Tenant>> {
     .await?)
 }
 
+/// Moves a tenant to another tier (owner connection only).
+pub async fn set_tier(tx: &mut PlatformTx, id: TenantId, tier: &str) -> Result<()> {
+    sqlx::query("UPDATE platform.tenants SET tier = $2 WHERE id = $1")
+        .bind(id)
+        .bind(tier)
+        .execute(tx.conn())
+        .await?;
+    Ok(())
+}
+
 /// Creates a tenant (owner connection only: the runtime role cannot insert here).
 pub async fn create(
     tx: &mut PlatformTx,
