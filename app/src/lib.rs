@@ -1,5 +1,8 @@
 //! Healipro's web UI: routes, pages and server functions, compiled twice —
 //! with `ssr` into the server, with `hydrate` into the browser's WASM.
+// Leptos views are nested generic types; the admin pages' tables go deeper
+// than the default limit when the hydrate build lays them out.
+#![recursion_limit = "256"]
 
 pub mod error;
 pub mod features;

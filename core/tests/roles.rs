@@ -55,13 +55,21 @@ async fn doctor_and_admin_get_the_union_and_a_removed_role_ends_on_the_next_requ
     // same session (same token, no new login) no longer has it.
     let (admin, _) = db.login(&clinic, "admin").await;
     let mut tx = db.app.tenant_tx_for(clinic.id).await.unwrap();
-    users::set_roles(&mut tx, &admin, owner.user_id, &assignment(&[Role::Admin], &[]))
-        .await
-        .unwrap();
+    users::set_roles(
+        &mut tx,
+        &admin,
+        owner.user_id,
+        &assignment(&[Role::Admin], &[]),
+    )
+    .await
+    .unwrap();
     tx.commit().await.unwrap();
     let next = next_request(&db, &token).await.unwrap();
     assert!(!next.permissions.contains(P::EncountersSign));
-    assert!(matches!(next.require(P::EncountersRead), Err(Error::Forbidden)));
+    assert!(matches!(
+        next.require(P::EncountersRead),
+        Err(Error::Forbidden)
+    ));
     next.require(P::UsersManage).unwrap();
 }
 
@@ -131,7 +139,10 @@ async fn a_hospital_custom_role_grants_exactly_its_permissions() {
         .unwrap();
     tx.commit().await.unwrap();
     let clerk = next_request(&db, &token).await.unwrap();
-    assert!(matches!(clerk.require(P::LabResultsRead), Err(Error::Forbidden)));
+    assert!(matches!(
+        clerk.require(P::LabResultsRead),
+        Err(Error::Forbidden)
+    ));
 }
 
 #[tokio::test]
@@ -142,13 +153,20 @@ async fn a_custom_role_with_doctor_or_admin_powers_needs_a_second_factor() {
     let (admin, _) = db.login(&clinic, "admin").await;
     let operator = user_id(&db, &clinic, "operator").await;
     let mut tx = db.app.tenant_tx_for(clinic.id).await.unwrap();
-    let prescriber: PermissionSet = [P::PatientsRead, P::PrescriptionsWrite].into_iter().collect();
+    let prescriber: PermissionSet = [P::PatientsRead, P::PrescriptionsWrite]
+        .into_iter()
+        .collect();
     let role = users::save_role(&mut tx, &admin, None, "Prescriber", prescriber)
         .await
         .unwrap();
-    users::set_roles(&mut tx, &admin, operator, &assignment(&[Role::Operator], &[role]))
-        .await
-        .unwrap();
+    users::set_roles(
+        &mut tx,
+        &admin,
+        operator,
+        &assignment(&[Role::Operator], &[role]),
+    )
+    .await
+    .unwrap();
     tx.commit().await.unwrap();
     let signed_in = db.password_login(&clinic, "operator").await;
     assert_eq!(signed_in.session.stage, Stage::TotpEnrolment);
@@ -205,17 +223,27 @@ async fn a_custom_role_in_use_cannot_be_deleted_and_the_error_names_its_holders(
         users::save_role(&mut tx, &admin, None, " reporter ", set).await,
         Err(Error::Validation { field: "name", .. })
     ));
-    users::set_roles(&mut tx, &admin, operator, &assignment(&[Role::Operator], &[role]))
-        .await
-        .unwrap();
+    users::set_roles(
+        &mut tx,
+        &admin,
+        operator,
+        &assignment(&[Role::Operator], &[role]),
+    )
+    .await
+    .unwrap();
     let err = users::delete_role(&mut tx, &admin, role).await.unwrap_err();
     assert!(
         matches!(&err, Error::Conflict(m) if m.contains("Reporter") && m.contains("operator")),
         "{err:?}"
     );
-    users::set_roles(&mut tx, &admin, operator, &assignment(&[Role::Operator], &[]))
-        .await
-        .unwrap();
+    users::set_roles(
+        &mut tx,
+        &admin,
+        operator,
+        &assignment(&[Role::Operator], &[]),
+    )
+    .await
+    .unwrap();
     users::delete_role(&mut tx, &admin, role).await.unwrap();
     assert!(users::list_roles(&mut tx, &admin).await.unwrap().is_empty());
     tx.commit().await.unwrap();
@@ -234,14 +262,25 @@ async fn the_last_admin_stays_and_nobody_demotes_or_disables_themselves() {
 
     // Own admin role and own account: refused.
     let mut tx = db.app.tenant_tx_for(clinic.id).await.unwrap();
-    let err = users::set_roles(&mut tx, &admin, admin.user_id, &assignment(&[Role::Doctor], &[]))
-        .await
-        .unwrap_err();
-    assert!(matches!(&err, Error::Conflict(m) if m.contains("your own admin role")), "{err:?}");
+    let err = users::set_roles(
+        &mut tx,
+        &admin,
+        admin.user_id,
+        &assignment(&[Role::Doctor], &[]),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(&err, Error::Conflict(m) if m.contains("your own admin role")),
+        "{err:?}"
+    );
     let err = users::set_active(&mut tx, &admin, admin.user_id, false)
         .await
         .unwrap_err();
-    assert!(matches!(&err, Error::Conflict(m) if m.contains("your own account")), "{err:?}");
+    assert!(
+        matches!(&err, Error::Conflict(m) if m.contains("your own account")),
+        "{err:?}"
+    );
 
     // A user manager who is not an admin (a custom role) cannot demote or
     // disable the clinic's only admin.
@@ -249,30 +288,55 @@ async fn the_last_admin_stays_and_nobody_demotes_or_disables_themselves() {
     let role = users::save_role(&mut tx, &admin, None, "User manager", managers)
         .await
         .unwrap();
-    users::set_roles(&mut tx, &admin, operator, &assignment(&[Role::Operator], &[role]))
-        .await
-        .unwrap();
+    users::set_roles(
+        &mut tx,
+        &admin,
+        operator,
+        &assignment(&[Role::Operator], &[role]),
+    )
+    .await
+    .unwrap();
     tx.commit().await.unwrap();
     let (manager, _) = db.login(&clinic, "operator").await;
     let mut tx = db.app.tenant_tx_for(clinic.id).await.unwrap();
-    let err = users::set_roles(&mut tx, &manager, admin.user_id, &assignment(&[Role::Doctor], &[]))
-        .await
-        .unwrap_err();
-    assert!(matches!(&err, Error::Conflict(m) if m.contains("last admin")), "{err:?}");
+    let err = users::set_roles(
+        &mut tx,
+        &manager,
+        admin.user_id,
+        &assignment(&[Role::Doctor], &[]),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(&err, Error::Conflict(m) if m.contains("last admin")),
+        "{err:?}"
+    );
     let err = users::set_active(&mut tx, &manager, admin.user_id, false)
         .await
         .unwrap_err();
-    assert!(matches!(&err, Error::Conflict(m) if m.contains("last admin")), "{err:?}");
+    assert!(
+        matches!(&err, Error::Conflict(m) if m.contains("last admin")),
+        "{err:?}"
+    );
 
     // With a second admin, either may go; a disabled admin does not count.
-    users::set_roles(&mut tx, &manager, doctor, &assignment(&[Role::Doctor, Role::Admin], &[]))
+    users::set_roles(
+        &mut tx,
+        &manager,
+        doctor,
+        &assignment(&[Role::Doctor, Role::Admin], &[]),
+    )
+    .await
+    .unwrap();
+    users::set_active(&mut tx, &manager, doctor, false)
         .await
         .unwrap();
-    users::set_active(&mut tx, &manager, doctor, false).await.unwrap();
     assert!(users::set_active(&mut tx, &manager, admin.user_id, false)
         .await
         .is_err());
-    users::set_active(&mut tx, &manager, doctor, true).await.unwrap();
+    users::set_active(&mut tx, &manager, doctor, true)
+        .await
+        .unwrap();
     users::set_active(&mut tx, &manager, admin.user_id, false)
         .await
         .unwrap();
@@ -282,7 +346,9 @@ async fn the_last_admin_stays_and_nobody_demotes_or_disables_themselves() {
 #[tokio::test]
 async fn disabling_a_user_ends_their_sessions_at_once_and_second_factor_reset_forces_enrolment() {
     let db = TestDb::new().await;
-    let clinic = db.clinic("disabl", &[Role::Admin, Role::Doctor, Role::Operator], 1).await;
+    let clinic = db
+        .clinic("disabl", &[Role::Admin, Role::Doctor, Role::Operator], 1)
+        .await;
     let (admin, _) = db.login(&clinic, "admin").await;
     let (operator, token) = db.login(&clinic, "operator").await;
     next_request(&db, &token).await.unwrap();
@@ -321,9 +387,18 @@ async fn only_users_managers_manage_users() {
     let (doctor, _) = db.login(&clinic, "doctor").await;
     let (admin, _) = db.login(&clinic, "admin").await;
     let mut tx = db.app.tenant_tx_for(clinic.id).await.unwrap();
-    assert!(matches!(users::list(&mut tx, &doctor).await, Err(Error::Forbidden)));
     assert!(matches!(
-        users::set_roles(&mut tx, &doctor, doctor.user_id, &assignment(&[Role::Admin], &[])).await,
+        users::list(&mut tx, &doctor).await,
+        Err(Error::Forbidden)
+    ));
+    assert!(matches!(
+        users::set_roles(
+            &mut tx,
+            &doctor,
+            doctor.user_id,
+            &assignment(&[Role::Admin], &[])
+        )
+        .await,
         Err(Error::Forbidden)
     ));
     assert!(matches!(
@@ -354,5 +429,14 @@ async fn only_users_managers_manage_users() {
         )
         .await
         .unwrap_err();
-    assert!(matches!(err, Error::Validation { field: "username", .. }), "{err:?}");
+    assert!(
+        matches!(
+            err,
+            Error::Validation {
+                field: "username",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
 }

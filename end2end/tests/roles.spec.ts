@@ -43,7 +43,7 @@ test('a new pharmacist sees Pharmacy but not Prescribe, and is refused the presc
   await expect(row).toContainText('Pharmacist');
   await expect(row).toContainText('never');
 
-  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.getByRole('button', { name: 'Sign out', exact: true }).click();
   await expect(page).toHaveURL(/\/login$/);
   await page.waitForLoadState('networkidle');
 

@@ -48,7 +48,10 @@ async fn walk(
 
 async fn recorded_denials(s: &TestServer, clinic: &TestClinic) -> usize {
     let mut tx = s.db.app.tenant_tx_for(clinic.id).await.unwrap();
-    let n = events::recent_denials(&mut tx, 100_000).await.unwrap().len();
+    let n = events::recent_denials(&mut tx, 100_000)
+        .await
+        .unwrap()
+        .len();
     tx.commit().await.unwrap();
     n
 }
@@ -82,7 +85,12 @@ async fn every_builtin_role_reaches_exactly_what_the_permission_table_allows() {
         denied += d;
         cells += ENDPOINTS.len();
     }
-    assert!(wrong.is_empty(), "{} wrong cells:\n{}", wrong.len(), wrong.join("\n"));
+    assert!(
+        wrong.is_empty(),
+        "{} wrong cells:\n{}",
+        wrong.len(),
+        wrong.join("\n")
+    );
     assert_eq!(cells, Role::ALL.len() * ENDPOINTS.len());
     assert!(denied > 0 && denied < cells, "{denied} of {cells} denied");
     // Every refusal is on record.
@@ -92,7 +100,9 @@ async fn every_builtin_role_reaches_exactly_what_the_permission_table_allows() {
 #[tokio::test]
 async fn a_custom_role_with_one_permission_reaches_exactly_that_permissions_functions() {
     let s = TestServer::start().await;
-    let clinic = s.db.clinic("permmx", &[Role::Admin, Role::Operator], 1).await;
+    let clinic =
+        s.db.clinic("permmx", &[Role::Admin, Role::Operator], 1)
+            .await;
     s.db.owner_exec(&format!(
         "UPDATE platform.tenants SET tier = 'hospital' WHERE id = '{}'",
         clinic.id
@@ -122,14 +132,22 @@ async fn a_custom_role_with_one_permission_reaches_exactly_that_permissions_func
         .await;
         let (session, token) = s.db.login(&clinic, &username).await;
         assert_eq!(session.permissions, only);
-        let (w, _) = walk(&s, permission.as_str(), &TestServer::cookie(&token), |need| {
-            match need {
+        let (w, _) = walk(
+            &s,
+            permission.as_str(),
+            &TestServer::cookie(&token),
+            |need| match need {
                 Need::Permission(p) => p == permission,
                 Need::AnyRole => true,
-            }
-        })
+            },
+        )
         .await;
         wrong.extend(w);
     }
-    assert!(wrong.is_empty(), "{} wrong cells:\n{}", wrong.len(), wrong.join("\n"));
+    assert!(
+        wrong.is_empty(),
+        "{} wrong cells:\n{}",
+        wrong.len(),
+        wrong.join("\n")
+    );
 }

@@ -45,14 +45,15 @@ impl Passwords {
 
     pub async fn hash(&self, password: &SecretString) -> Result<String> {
         let password = password.clone();
-        self.pool.run(move || {
-            let salt = SaltString::generate(&mut rand::rngs::OsRng);
-            argon2()
-                .hash_password(password.expose_secret().as_bytes(), &salt)
-                .map(|h| h.to_string())
-                .map_err(|e| Error::Internal(format!("password hashing failed: {e}")))
-        })
-        .await
+        self.pool
+            .run(move || {
+                let salt = SaltString::generate(&mut rand::rngs::OsRng);
+                argon2()
+                    .hash_password(password.expose_secret().as_bytes(), &salt)
+                    .map(|h| h.to_string())
+                    .map_err(|e| Error::Internal(format!("password hashing failed: {e}")))
+            })
+            .await
     }
 
     /// Verifies `password` against `stored`, or against a fixed dummy hash when
@@ -60,20 +61,20 @@ impl Passwords {
     pub async fn verify(&self, password: &SecretString, stored: Option<String>) -> Result<bool> {
         let password = password.clone();
         let user_exists = stored.is_some();
-        self.pool.run(move || {
-            let stored = stored.unwrap_or_else(|| dummy_hash().to_owned());
-            let ok = PasswordHash::new(&stored)
-                .map(|h| {
-                    argon2()
-                        .verify_password(password.expose_secret().as_bytes(), &h)
-                        .is_ok()
-                })
-                .unwrap_or(false);
-            Ok(ok && user_exists)
-        })
-        .await
+        self.pool
+            .run(move || {
+                let stored = stored.unwrap_or_else(|| dummy_hash().to_owned());
+                let ok = PasswordHash::new(&stored)
+                    .map(|h| {
+                        argon2()
+                            .verify_password(password.expose_secret().as_bytes(), &h)
+                            .is_ok()
+                    })
+                    .unwrap_or(false);
+                Ok(ok && user_exists)
+            })
+            .await
     }
-
 }
 
 type Job = Box<dyn FnOnce() + Send>;
@@ -95,7 +96,10 @@ impl HashingPool {
                     lower_own_priority();
                     loop {
                         // Holding the lock only while waiting for the next job.
-                        let job = rx.lock().map_err(|_| ()).and_then(|r| r.recv().map_err(|_| ()));
+                        let job = rx
+                            .lock()
+                            .map_err(|_| ())
+                            .and_then(|r| r.recv().map_err(|_| ()));
                         match job {
                             Ok(job) => job(),
                             Err(()) => return,

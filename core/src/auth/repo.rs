@@ -41,7 +41,8 @@ fn second_factor_permissions() -> Vec<&'static str> {
 /// The union of the built-in roles' permissions and the custom roles'
 /// permission names (a name this build does not know grants nothing).
 pub(super) fn effective_permissions(roles: &[Role], custom: &[String]) -> PermissionSet {
-    PermissionSet::of_roles(roles).union(custom.iter().filter_map(|n| Permission::parse(n)).collect())
+    PermissionSet::of_roles(roles)
+        .union(custom.iter().filter_map(|n| Permission::parse(n)).collect())
 }
 
 pub(super) fn parse_roles(names: Vec<String>) -> Vec<Role> {

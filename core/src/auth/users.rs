@@ -384,7 +384,10 @@ pub async fn save_role(
     require_hospital(tx).await?;
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 60 {
-        return Err(Error::validation("name", "enter a name of up to 60 characters"));
+        return Err(Error::validation(
+            "name",
+            "enter a name of up to 60 characters",
+        ));
     }
     let lower = name.to_lowercase();
     if Role::ALL
@@ -397,7 +400,10 @@ pub async fn save_role(
         ));
     }
     if permissions.is_empty() {
-        return Err(Error::validation("permissions", "choose at least one permission"));
+        return Err(Error::validation(
+            "permissions",
+            "choose at least one permission",
+        ));
     }
     let tenant = tx.tenant();
     // Checked first so the usual case does not abort the transaction; the
@@ -417,25 +423,29 @@ pub async fn save_role(
     }
     let names = permissions.names();
     let saved: std::result::Result<Option<RoleId>, sqlx::Error> = match id {
-        None => sqlx::query_scalar(
-            "INSERT INTO clinic.roles (tenant_id, name, permissions) VALUES ($1, $2, $3)
+        None => {
+            sqlx::query_scalar(
+                "INSERT INTO clinic.roles (tenant_id, name, permissions) VALUES ($1, $2, $3)
              RETURNING id",
-        )
-        .bind(tenant)
-        .bind(name)
-        .bind(&names)
-        .fetch_optional(tx.conn())
-        .await,
-        Some(id) => sqlx::query_scalar(
-            "UPDATE clinic.roles SET name = $3, permissions = $4
+            )
+            .bind(tenant)
+            .bind(name)
+            .bind(&names)
+            .fetch_optional(tx.conn())
+            .await
+        }
+        Some(id) => {
+            sqlx::query_scalar(
+                "UPDATE clinic.roles SET name = $3, permissions = $4
               WHERE tenant_id = $1 AND id = $2 RETURNING id",
-        )
-        .bind(tenant)
-        .bind(id)
-        .bind(name)
-        .bind(&names)
-        .fetch_optional(tx.conn())
-        .await,
+            )
+            .bind(tenant)
+            .bind(id)
+            .bind(name)
+            .bind(&names)
+            .fetch_optional(tx.conn())
+            .await
+        }
     };
     match saved {
         Ok(Some(id)) => Ok(id),
@@ -567,12 +577,12 @@ fn builtin_names(roles: &[Role]) -> Vec<&'static str> {
 /// Every custom role's (id, name), for labels. Callers have checked a permission.
 pub async fn role_names(tx: &mut TenantTx) -> Result<Vec<(RoleId, String)>> {
     let tenant = tx.tenant();
-    Ok(
-        sqlx::query_as("SELECT id, name FROM clinic.roles WHERE tenant_id = $1 ORDER BY lower(name)")
-            .bind(tenant)
-            .fetch_all(tx.conn())
-            .await?,
+    Ok(sqlx::query_as(
+        "SELECT id, name FROM clinic.roles WHERE tenant_id = $1 ORDER BY lower(name)",
     )
+    .bind(tenant)
+    .fetch_all(tx.conn())
+    .await?)
 }
 
 /// (built-in role name, username) of every active user, for the roles page.

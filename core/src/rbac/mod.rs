@@ -167,7 +167,9 @@ impl PermissionSet {
 
     /// The permissions in the set, in [`Permission::ALL`] order.
     pub fn iter(self) -> impl Iterator<Item = Permission> {
-        Permission::ALL.into_iter().filter(move |p| self.contains(*p))
+        Permission::ALL
+            .into_iter()
+            .filter(move |p| self.contains(*p))
     }
 
     /// Stable names, e.g. for a custom role row or the browser.

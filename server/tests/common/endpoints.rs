@@ -14,9 +14,12 @@ pub enum Need {
     AnyRole,
 }
 
+/// A server function's path, what it needs, and form arguments that decode.
+pub type Endpoint = (&'static str, Need, &'static [(&'static str, &'static str)]);
+
 /// Arguments are chosen so that an allowed call changes nothing that matters
 /// (unknown ids and usernames): the matrix test calls each one as every role.
-pub const ENDPOINTS: &[(&str, Need, &[(&str, &str)])] = &[
+pub const ENDPOINTS: &[Endpoint] = &[
     ("/api/auth/ping", Need::AnyRole, &[]),
     (
         "/api/patients/list",
@@ -109,11 +112,19 @@ pub const ENDPOINTS: &[(&str, Need, &[(&str, &str)])] = &[
         Need::Permission(P::UsersManage),
         &[("username", "nobody")],
     ),
-    ("/api/admin/users/list", Need::Permission(P::UsersManage), &[]),
+    (
+        "/api/admin/users/list",
+        Need::Permission(P::UsersManage),
+        &[],
+    ),
     (
         "/api/admin/users/create",
         Need::Permission(P::UsersManage),
-        &[("username", "x"), ("display_name", ""), ("roles", "operator")],
+        &[
+            ("username", "x"),
+            ("display_name", ""),
+            ("roles", "operator"),
+        ],
     ),
     (
         "/api/admin/users/set-roles",
@@ -130,7 +141,11 @@ pub const ENDPOINTS: &[(&str, Need, &[(&str, &str)])] = &[
         Need::Permission(P::UsersManage),
         &[("id", SOME_ID)],
     ),
-    ("/api/admin/roles/list", Need::Permission(P::RolesManage), &[]),
+    (
+        "/api/admin/roles/list",
+        Need::Permission(P::RolesManage),
+        &[],
+    ),
     (
         "/api/sections/open",
         Need::Permission(P::DispensingWrite),
