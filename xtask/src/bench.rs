@@ -1776,6 +1776,27 @@ fn login(ctx: &Ctx, args: &[String]) -> Result<()> {
         Some(flood),
     )?;
     let logins = logins.ok_or_else(|| anyhow!("the login flood reported nothing"))?;
+    let spinners = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .saturating_sub(1)
+        .max(1);
+    util::step(format!(
+        "(3) control: the same reads + {spinners} busy loop(s) at idle CPU priority (no logins): \
+         what merely keeping a core busy costs the reads on this machine"
+    ));
+    let control = {
+        let _spin = IdleSpinners::start(spinners);
+        measure(
+            target,
+            &sessions,
+            opts.read_clients,
+            rate,
+            duration,
+            &cpu,
+            None,
+        )?
+        .0
+    };
     bench.server.stop();
 
     let ratio = busy.p99_ms / idle.p99_ms;
@@ -1806,8 +1827,16 @@ fn login(ctx: &Ctx, args: &[String]) -> Result<()> {
         logins.rate, logins.p50_ms, logins.p99_ms, logins.throttled, logins.errors
     );
     println!(
+        "  (3) reads + idle spin:  {:>6.0} req/s  p50 {:>6.2} ms  p99 {:>6.2} ms",
+        control.rps, control.p50_ms, control.p99_ms
+    );
+    println!(
         "  ratio p99(2)/p99(1): {ratio:.2}   budget <= {LOGIN_BUDGET_RATIO:.1}: {}",
         pass(budget_ok)
+    );
+    println!(
+        "  ratio p99(2)/p99(3): {:.2}   (the logins against a do-nothing load of the same CPU priority)",
+        busy.p99_ms / control.p99_ms
     );
     if !errors_ok {
         println!(
@@ -1820,6 +1849,9 @@ fn login(ctx: &Ctx, args: &[String]) -> Result<()> {
     }
     if let Some(cpu) = &busy.cpu {
         println!("  cpu during (2): {}", cpu.render("load generator (xtask)"));
+    }
+    if let Some(cpu) = &control.cpu {
+        println!("  cpu during (3): {}", cpu.render("load generator (xtask)"));
     }
     let noisy: Vec<String> = [("(1)", &idle.cpu), ("(2)", &busy.cpu)]
         .into_iter()
@@ -1848,6 +1880,50 @@ fn login(ctx: &Ctx, args: &[String]) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// Threads that spin at idle CPU priority (Linux `SCHED_IDLE`, like the
+/// server's hashing threads) until dropped: the control load of `bench login`.
+struct IdleSpinners {
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    threads: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl IdleSpinners {
+    fn start(n: usize) -> Self {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        use thread_priority::{
+            set_thread_priority_and_policy, thread_native_id, NormalThreadSchedulePolicy,
+            ThreadPriority, ThreadSchedulePolicy,
+        };
+        let stop = Arc::new(AtomicBool::new(false));
+        let threads = (0..n)
+            .map(|_| {
+                let stop = Arc::clone(&stop);
+                std::thread::spawn(move || {
+                    let idle = ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Idle);
+                    if set_thread_priority_and_policy(thread_native_id(), ThreadPriority::Min, idle)
+                        .is_err()
+                    {
+                        eprintln!("warning: the control spinner keeps normal priority");
+                    }
+                    while !stop.load(Ordering::Relaxed) {
+                        std::hint::spin_loop();
+                    }
+                })
+            })
+            .collect();
+        Self { stop, threads }
+    }
+}
+
+impl Drop for IdleSpinners {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------

@@ -214,14 +214,22 @@ impl Auth {
         &self.inner.server_key
     }
 
+    /// The token for a session renewed while the user works (normal priority).
     async fn token_for(&self, session: &Session) -> Result<SecretString> {
-        let claims = Claims::new(
-            session.tenant_id,
-            session.user_id,
-            session.id,
-            i64::from(session.idle_timeout_secs),
-        );
-        Ok(SecretString::from(self.inner.keys.sign(&claims).await?))
+        Ok(SecretString::from(self.inner.keys.sign(&claims_for(session)).await?))
+    }
+
+    /// The first token of a new session: signed on the sign-in threads at idle
+    /// priority, like the password hash before it.
+    async fn first_token_for(&self, session: &Session) -> Result<SecretString> {
+        let signer = self.inner.keys.signer().await?;
+        let claims = claims_for(session);
+        let token = self
+            .inner
+            .passwords
+            .run_at_sign_in_priority(move || signer.sign(&claims))
+            .await?;
+        Ok(SecretString::from(token))
     }
 
     /// Signs in with a password: per-IP and per-account throttling, the same
@@ -326,7 +334,7 @@ impl Auth {
             .ok_or_else(|| Error::Internal("new session not found".into()))?;
         tx.commit().await?;
         let session = session_from(session_id, tenant.id, user.id, live);
-        let token = self.token_for(&session).await?;
+        let token = self.first_token_for(&session).await?;
         Ok(SignedIn { session, token })
     }
 
@@ -735,6 +743,15 @@ async fn count_failure(
     )
     .await?;
     events::record(tx, username, user, ip, outcome).await
+}
+
+fn claims_for(session: &Session) -> Claims {
+    Claims::new(
+        session.tenant_id,
+        session.user_id,
+        session.id,
+        i64::from(session.idle_timeout_secs),
+    )
 }
 
 fn step_i64(step: u64) -> i64 {

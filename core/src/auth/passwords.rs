@@ -56,6 +56,16 @@ impl Passwords {
             .await
     }
 
+    /// Runs other sign-in work (signing the first session token) on the
+    /// hashing threads: at idle priority, behind the hashes already queued,
+    /// so a login flood's RSA signatures do not compete with requests either.
+    pub async fn run_at_sign_in_priority<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        self.pool.run(f).await
+    }
+
     /// Verifies `password` against `stored`, or against a fixed dummy hash when
     /// the user does not exist, so both cases take the same time.
     pub async fn verify(&self, password: &SecretString, stored: Option<String>) -> Result<bool> {
@@ -101,7 +111,12 @@ impl HashingPool {
                             .map_err(|_| ())
                             .and_then(|r| r.recv().map_err(|_| ()));
                         match job {
-                            Ok(job) => job(),
+                            // A panicking job must not take the thread (and
+                            // with it every later sign-in) down; its caller
+                            // gets "job lost".
+                            Ok(job) => {
+                                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+                            }
                             Err(()) => return,
                         }
                     }
@@ -151,11 +166,7 @@ fn lower_own_priority() {
 /// owns a core evicts the caches the other requests use, so one core stays
 /// free of them.
 fn hashing_threads(cores: usize) -> usize {
-    std::env::var("HEALIPRO_HASH_THREADS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .filter(|&n| n > 0)
-        .unwrap_or_else(|| cores.saturating_sub(1).max(1))
+    cores.saturating_sub(1).max(1)
 }
 
 fn dummy_hash() -> &'static str {
@@ -185,6 +196,22 @@ mod tests {
             .await
             .unwrap());
         assert!(!p.verify(&pw, None).await.unwrap());
+    }
+
+    /// The hashing threads really run under `SCHED_IDLE` (policy 5): field 41
+    /// of /proc/thread-self/stat, read from inside a hashing job.
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn hashing_threads_run_at_idle_priority() {
+        let stat = Passwords::new()
+            .pool
+            .run(|| Ok(std::fs::read_to_string("/proc/thread-self/stat").unwrap_or_default()))
+            .await
+            .unwrap();
+        let (_, after_name) = stat.rsplit_once(')').expect("stat has the thread name");
+        let fields: Vec<&str> = after_name.split_whitespace().collect();
+        // `fields[0]` is field 3 (state), so field 41 (policy) is `fields[38]`.
+        assert_eq!(fields.get(38), Some(&"5"), "{stat}");
     }
 
     #[test]
