@@ -216,7 +216,9 @@ impl Auth {
 
     /// The token for a session renewed while the user works (normal priority).
     async fn token_for(&self, session: &Session) -> Result<SecretString> {
-        Ok(SecretString::from(self.inner.keys.sign(&claims_for(session)).await?))
+        Ok(SecretString::from(
+            self.inner.keys.sign(&claims_for(session)).await?,
+        ))
     }
 
     /// The first token of a new session: signed on the sign-in threads at idle

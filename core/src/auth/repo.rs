@@ -266,27 +266,26 @@ pub(super) async fn find_live_session(
     );
     let row: Option<Row> = sqlx::query_as(
         "SELECT u.username, u.display_name, u.roles,
-                ARRAY(SELECT r.name FROM clinic.user_roles ur
-                        JOIN clinic.roles r ON r.tenant_id = ur.tenant_id AND r.id = ur.role_id
-                       WHERE ur.tenant_id = s.tenant_id AND ur.user_id = s.user_id
-                       ORDER BY r.name),
-                ARRAY(SELECT DISTINCT p FROM clinic.user_roles ur
-                        JOIN clinic.roles r ON r.tenant_id = ur.tenant_id AND r.id = ur.role_id
-                       CROSS JOIN LATERAL unnest(r.permissions) AS p
-                       WHERE ur.tenant_id = s.tenant_id AND ur.user_id = s.user_id),
+                COALESCE(cr.names, '{}'), COALESCE(cr.permissions, '{}'),
                 s.idle_timeout_secs, s.workstation_id,
                 s.totp_verified_at IS NOT NULL,
                 u.totp_secret_enc IS NOT NULL,
                 u.roles && $5::text[] OR COALESCE(ts.totp_all_roles, false)
-                  OR EXISTS (SELECT 1 FROM clinic.user_roles ur
-                               JOIN clinic.roles r ON r.tenant_id = ur.tenant_id AND r.id = ur.role_id
-                              WHERE ur.tenant_id = s.tenant_id AND ur.user_id = s.user_id
-                                AND r.permissions && $6::text[]),
+                  OR COALESCE(cr.permissions && $6::text[], false),
                 u.must_change_password,
                 s.last_seen_at < now() - make_interval(secs => $4)
            FROM clinic.sessions s
            JOIN clinic.users u ON u.tenant_id = s.tenant_id AND u.id = s.user_id
            LEFT JOIN clinic.tenant_settings ts ON ts.tenant_id = s.tenant_id
+           -- Custom roles (hospital tier), in one pass: their names and the
+           -- union of their permissions.
+           CROSS JOIN LATERAL (
+                SELECT array_agg(DISTINCT r.name) AS names,
+                       array_agg(DISTINCT p.permission) AS permissions
+                  FROM clinic.user_roles ur
+                  JOIN clinic.roles r ON r.tenant_id = ur.tenant_id AND r.id = ur.role_id
+                 CROSS JOIN LATERAL unnest(r.permissions) AS p (permission)
+                 WHERE ur.tenant_id = s.tenant_id AND ur.user_id = s.user_id) AS cr
           WHERE s.tenant_id = $1 AND s.id = $2 AND s.user_id = $3
             AND s.revoked_at IS NULL
             AND s.expires_at > now()
