@@ -59,6 +59,12 @@ pub fn RolesPage() -> impl IntoView {
             .and_then(Result::ok)
             .map(|name| format!("Role “{name}” saved."))
     };
+    // A refused delete stays on screen only until the next save.
+    Effect::new(move |_| {
+        if save.version().get() > 0 {
+            delete.value().set(None);
+        }
+    });
     let delete_error = move || {
         delete
             .value()
