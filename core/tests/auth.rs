@@ -584,3 +584,27 @@ async fn drafts_belong_to_their_user_and_need_the_form_permission() {
         .is_none());
     tx.commit().await.unwrap();
 }
+
+/// A verified token is remembered (no second RSA verification), but the
+/// remembered copy still expires: once past exp (+ the 5 s leeway) the same
+/// token is refused, and a token differing by one character never rides on
+/// the cached one.
+#[tokio::test]
+async fn a_cached_token_still_expires_and_a_changed_one_is_checked_afresh() {
+    let db = TestDb::new().await;
+    let c = clinic(&db).await;
+    let (session, _) = db.login(&c, "operator").await;
+    let keys = db.auth.keys();
+    let short = Claims::new(c.id, session.user_id, session.id, 1);
+    let token = keys.sign(&short).await.unwrap();
+    assert_eq!(keys.verify(&token).await, Some(short.clone()));
+    assert_eq!(keys.verify(&token).await, Some(short.clone()), "cached");
+    // One character inside the signature (not the last, whose low bits are padding).
+    let mut changed: Vec<char> = token.chars().collect();
+    let at = changed.len() - 10;
+    changed[at] = if changed[at] == 'A' { 'B' } else { 'A' };
+    let changed: String = changed.into_iter().collect();
+    assert_eq!(keys.verify(&changed).await, None);
+    tokio::time::sleep(std::time::Duration::from_secs(7)).await;
+    assert_eq!(keys.verify(&token).await, None, "expired while cached");
+}
