@@ -181,4 +181,19 @@ async fn the_lock_screen_ends_the_session_on_the_server() {
             .status(),
         StatusCode::UNAUTHORIZED
     );
+    // Logged as a screen lock, not as a sign-out.
+    let mut tx = s.db.app.tenant_tx_for(clinic.id).await.unwrap();
+    let outcomes: Vec<String> = healipro_core::auth::events::recent(&mut tx, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.outcome)
+        .collect();
+    tx.commit().await.unwrap();
+    assert_eq!(
+        outcomes.first().map(String::as_str),
+        Some("screen_locked"),
+        "{outcomes:?}"
+    );
+    assert!(!outcomes.iter().any(|o| o == "signed_out"), "{outcomes:?}");
 }

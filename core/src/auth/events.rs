@@ -22,6 +22,8 @@ pub enum Outcome {
     SignedOut,
     SignedOutEverywhere,
     Unlocked,
+    /// The idle timeout locked the screen (the session ends like a sign-out).
+    ScreenLocked,
 }
 
 impl Outcome {
@@ -40,6 +42,7 @@ impl Outcome {
             Outcome::SignedOut => "signed_out",
             Outcome::SignedOutEverywhere => "signed_out_everywhere",
             Outcome::Unlocked => "unlocked",
+            Outcome::ScreenLocked => "screen_locked",
         }
     }
 }

@@ -416,6 +416,16 @@ impl Auth {
     /// Revokes the session named by the token (idempotent; an invalid token is
     /// simply nothing to revoke).
     pub async fn logout(&self, db: &Db, token: &str) -> Result<()> {
+        self.end_session(db, token, Outcome::SignedOut).await
+    }
+
+    /// The idle lock screen ends the session: the same as [`Auth::logout`],
+    /// logged as `screen_locked`.
+    pub async fn lock(&self, db: &Db, token: &str) -> Result<()> {
+        self.end_session(db, token, Outcome::ScreenLocked).await
+    }
+
+    async fn end_session(&self, db: &Db, token: &str, outcome: Outcome) -> Result<()> {
         let Some(claims) = self.inner.keys.verify(token).await else {
             return Ok(());
         };
@@ -423,14 +433,7 @@ impl Auth {
         if let Some(live) =
             repo::find_live_session(&mut tx, claims.sid, claims.sub, TOUCH_AFTER_SECS).await?
         {
-            events::record(
-                &mut tx,
-                &live.username,
-                Some(claims.sub),
-                None,
-                Outcome::SignedOut,
-            )
-            .await?;
+            events::record(&mut tx, &live.username, Some(claims.sub), None, outcome).await?;
         }
         repo::revoke_session(&mut tx, claims.sid).await?;
         tx.commit().await

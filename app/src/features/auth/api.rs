@@ -146,7 +146,7 @@ pub async fn lock_session() -> Result<(), AppError> {
     allow_unauthenticated();
     if let Some(token) = session_token() {
         let services = services()?;
-        services.auth.logout(&services.db, &token).await?;
+        services.auth.lock(&services.db, &token).await?;
     }
     Ok(())
 }
