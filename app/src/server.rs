@@ -77,7 +77,7 @@ pub async fn authed_any_stage() -> Result<(Session, TenantTx), AppError> {
 /// answered 403 "not allowed". There is no way to get the transaction
 /// without naming a permission, except [`authed_any_role`].
 pub async fn authed(permission: Permission) -> Result<(Session, TenantTx), AppError> {
-    let (session, mut tx) = authed_full().await?;
+    let (session, mut tx) = authed_any_role().await?;
     if let Err(denied) = session.require(permission) {
         events::record_denial(&mut tx, &session, permission).await?;
         tx.commit().await?;
@@ -86,13 +86,10 @@ pub async fn authed(permission: Permission) -> Result<(Session, TenantTx), AppEr
     Ok((session, tx))
 }
 
-/// For the few functions every signed-in user may call whatever their roles
-/// (keep-alive, lock): a fully signed-in session, no permission.
+/// A fully signed-in session, no permission: for the few functions every
+/// signed-in user may call whatever their roles (keep-alive), and the first
+/// half of [`authed`].
 pub async fn authed_any_role() -> Result<(Session, TenantTx), AppError> {
-    authed_full().await
-}
-
-async fn authed_full() -> Result<(Session, TenantTx), AppError> {
     let (session, tx) = authed_any_stage().await?;
     if session.stage != Stage::Full {
         return Err(Error::SignInIncomplete(session.stage).into());

@@ -6,6 +6,7 @@ use crate::db::TenantTx;
 use crate::ids::{SessionId, UserId, WorkstationId};
 use crate::rbac::{Permission, PermissionSet, Role};
 use crate::Result;
+use std::sync::OnceLock;
 
 pub(super) struct UserRow {
     pub id: UserId,
@@ -20,22 +21,29 @@ pub struct NewUser {
     pub roles: Vec<Role>,
 }
 
-/// Built-in role names that make TOTP mandatory (doctor, admin).
-fn second_factor_roles() -> Vec<&'static str> {
-    Role::ALL
-        .into_iter()
-        .filter(|r| r.requires_second_factor())
-        .map(Role::as_str)
-        .collect()
+/// Built-in role names that make TOTP mandatory (doctor, admin); computed
+/// once, bound on every request.
+fn second_factor_roles() -> &'static [&'static str] {
+    static NAMES: OnceLock<Vec<&'static str>> = OnceLock::new();
+    NAMES.get_or_init(|| {
+        Role::ALL
+            .into_iter()
+            .filter(|r| r.requires_second_factor())
+            .map(Role::as_str)
+            .collect()
+    })
 }
 
 /// Permission names that make TOTP mandatory when a custom role grants them.
-fn second_factor_permissions() -> Vec<&'static str> {
-    Permission::ALL
-        .into_iter()
-        .filter(|p| p.requires_second_factor())
-        .map(Permission::as_str)
-        .collect()
+fn second_factor_permissions() -> &'static [&'static str] {
+    static NAMES: OnceLock<Vec<&'static str>> = OnceLock::new();
+    NAMES.get_or_init(|| {
+        Permission::ALL
+            .into_iter()
+            .filter(|p| p.requires_second_factor())
+            .map(Permission::as_str)
+            .collect()
+    })
 }
 
 /// The union of the built-in roles' permissions and the custom roles'

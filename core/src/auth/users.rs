@@ -21,7 +21,8 @@ pub struct UserSummary {
     pub username: String,
     pub display_name: String,
     pub roles: Vec<Role>,
-    pub custom_roles: Vec<RoleId>,
+    /// Custom roles held: (id, name), by name.
+    pub custom_roles: Vec<(RoleId, String)>,
     pub active: bool,
     pub totp_enrolled: bool,
     pub must_change_password: bool,
@@ -87,6 +88,7 @@ pub async fn list(tx: &mut TenantTx, session: &Session) -> Result<Vec<UserSummar
         String,
         Vec<String>,
         Vec<Uuid>,
+        Vec<String>,
         bool,
         bool,
         bool,
@@ -96,8 +98,12 @@ pub async fn list(tx: &mut TenantTx, session: &Session) -> Result<Vec<UserSummar
     );
     let rows: Vec<Row> = sqlx::query_as(
         "SELECT u.id, u.username, u.display_name, u.roles,
-                ARRAY(SELECT ur.role_id FROM clinic.user_roles ur
-                       WHERE ur.tenant_id = u.tenant_id AND ur.user_id = u.id),
+                ARRAY(SELECT r.id FROM clinic.user_roles ur
+                        JOIN clinic.roles r ON r.tenant_id = ur.tenant_id AND r.id = ur.role_id
+                       WHERE ur.tenant_id = u.tenant_id AND ur.user_id = u.id ORDER BY r.name, r.id),
+                ARRAY(SELECT r.name FROM clinic.user_roles ur
+                        JOIN clinic.roles r ON r.tenant_id = ur.tenant_id AND r.id = ur.role_id
+                       WHERE ur.tenant_id = u.tenant_id AND ur.user_id = u.id ORDER BY r.name, r.id),
                 u.active, u.totp_secret_enc IS NOT NULL, u.must_change_password, u.last_login_at,
                 COALESCE(t.failures, 0),
                 CASE WHEN t.locked_until > now()
@@ -118,7 +124,8 @@ pub async fn list(tx: &mut TenantTx, session: &Session) -> Result<Vec<UserSummar
                 username,
                 display_name,
                 roles,
-                custom,
+                custom_ids,
+                custom_names,
                 active,
                 totp_enrolled,
                 must_change_password,
@@ -130,7 +137,11 @@ pub async fn list(tx: &mut TenantTx, session: &Session) -> Result<Vec<UserSummar
                 username,
                 display_name,
                 roles: repo::parse_roles(roles),
-                custom_roles: custom.into_iter().map(RoleId).collect(),
+                custom_roles: custom_ids
+                    .into_iter()
+                    .map(RoleId)
+                    .zip(custom_names)
+                    .collect(),
                 active,
                 totp_enrolled,
                 must_change_password,
@@ -333,6 +344,12 @@ async fn require_hospital(tx: &mut TenantTx) -> Result<()> {
     }
 }
 
+/// The usernames holding custom role `r` (a fragment for queries over `clinic.roles r`).
+const HOLDERS_OF_R: &str = "ARRAY(SELECT u.username FROM clinic.user_roles ur
+                        JOIN clinic.users u ON u.tenant_id = ur.tenant_id AND u.id = ur.user_id
+                       WHERE ur.tenant_id = r.tenant_id AND ur.role_id = r.id
+                       ORDER BY u.username)";
+
 /// A custom role with the usernames holding it.
 #[derive(Debug, Clone)]
 pub struct CustomRole {
@@ -345,19 +362,16 @@ pub struct CustomRole {
 pub async fn list_roles(tx: &mut TenantTx, session: &Session) -> Result<Vec<CustomRole>> {
     session.require(Permission::RolesManage)?;
     let tenant = tx.tenant();
-    let rows: Vec<(RoleId, String, Vec<String>, Vec<String>)> = sqlx::query_as(
-        "SELECT r.id, r.name, r.permissions,
-                ARRAY(SELECT u.username FROM clinic.user_roles ur
-                        JOIN clinic.users u ON u.tenant_id = ur.tenant_id AND u.id = ur.user_id
-                       WHERE ur.tenant_id = r.tenant_id AND ur.role_id = r.id
-                       ORDER BY u.username)
+    let sql = format!(
+        "SELECT r.id, r.name, r.permissions, {HOLDERS_OF_R}
            FROM clinic.roles r
           WHERE r.tenant_id = $1
-          ORDER BY lower(r.name)",
-    )
-    .bind(tenant)
-    .fetch_all(tx.conn())
-    .await?;
+          ORDER BY lower(r.name)"
+    );
+    let rows: Vec<(RoleId, String, Vec<String>, Vec<String>)> = sqlx::query_as(&sql)
+        .bind(tenant)
+        .fetch_all(tx.conn())
+        .await?;
     Ok(rows
         .into_iter()
         .map(|(id, name, permissions, holders)| CustomRole {
@@ -463,19 +477,16 @@ fn name_taken(name: &str) -> Error {
 pub async fn delete_role(tx: &mut TenantTx, session: &Session, id: RoleId) -> Result<()> {
     session.require(Permission::RolesManage)?;
     let tenant = tx.tenant();
-    let role: Option<(String, Vec<String>)> = sqlx::query_as(
-        "SELECT r.name,
-                ARRAY(SELECT u.username FROM clinic.user_roles ur
-                        JOIN clinic.users u ON u.tenant_id = ur.tenant_id AND u.id = ur.user_id
-                       WHERE ur.tenant_id = r.tenant_id AND ur.role_id = r.id
-                       ORDER BY u.username)
+    let sql = format!(
+        "SELECT r.name, {HOLDERS_OF_R}
            FROM clinic.roles r WHERE r.tenant_id = $1 AND r.id = $2
-            FOR UPDATE OF r",
-    )
-    .bind(tenant)
-    .bind(id)
-    .fetch_optional(tx.conn())
-    .await?;
+            FOR UPDATE OF r"
+    );
+    let role: Option<(String, Vec<String>)> = sqlx::query_as(&sql)
+        .bind(tenant)
+        .bind(id)
+        .fetch_optional(tx.conn())
+        .await?;
     let (name, holders) = role.ok_or(Error::NotFound)?;
     if !holders.is_empty() {
         return Err(Error::Conflict(format!(
@@ -572,17 +583,6 @@ async fn replace_custom_roles(tx: &mut TenantTx, user: UserId, ids: &[RoleId]) -
 
 fn builtin_names(roles: &[Role]) -> Vec<&'static str> {
     roles.iter().map(|r| r.as_str()).collect()
-}
-
-/// Every custom role's (id, name), for labels. Callers have checked a permission.
-pub async fn role_names(tx: &mut TenantTx) -> Result<Vec<(RoleId, String)>> {
-    let tenant = tx.tenant();
-    Ok(sqlx::query_as(
-        "SELECT id, name FROM clinic.roles WHERE tenant_id = $1 ORDER BY lower(name)",
-    )
-    .bind(tenant)
-    .fetch_all(tx.conn())
-    .await?)
 }
 
 /// (built-in role name, username) of every active user, for the roles page.

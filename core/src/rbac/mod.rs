@@ -328,11 +328,6 @@ pub fn permissions_of(role: Role) -> &'static [Permission] {
         .unwrap_or(&[])
 }
 
-/// Whether any of `roles` grants `permission` (the union rule).
-pub fn allows(roles: &[Role], permission: Permission) -> bool {
-    PermissionSet::of_roles(roles).contains(permission)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -350,15 +345,15 @@ mod tests {
 
     #[test]
     fn pharmacist_dispenses_but_cannot_prescribe() {
-        assert!(allows(&[Role::Pharmacist], P::DispensingWrite));
-        assert!(!allows(&[Role::Pharmacist], P::PrescriptionsWrite));
+        assert!(PermissionSet::of_roles(&[Role::Pharmacist]).contains(P::DispensingWrite));
+        assert!(!PermissionSet::of_roles(&[Role::Pharmacist]).contains(P::PrescriptionsWrite));
     }
 
     #[test]
     fn operator_cannot_read_clinical_notes_and_admin_is_not_clinical() {
-        assert!(!allows(&[Role::Operator], P::EncountersRead));
-        assert!(!allows(&[Role::Admin], P::EncountersRead));
-        assert!(allows(&[Role::Admin, Role::Doctor], P::EncountersRead));
+        assert!(!PermissionSet::of_roles(&[Role::Operator]).contains(P::EncountersRead));
+        assert!(!PermissionSet::of_roles(&[Role::Admin]).contains(P::EncountersRead));
+        assert!(PermissionSet::of_roles(&[Role::Admin, Role::Doctor]).contains(P::EncountersRead));
     }
 
     #[test]

@@ -255,7 +255,6 @@ pub async fn list_users() -> Result<Vec<UserDto>, AppError> {
     use healipro_core::rbac::Permission;
     let (session, mut tx) = authed(Permission::UsersManage).await?;
     let list = users::list(&mut tx, &session).await?;
-    let custom = users::role_names(&mut tx).await?;
     tx.commit().await?;
     Ok(list
         .into_iter()
@@ -263,14 +262,9 @@ pub async fn list_users() -> Result<Vec<UserDto>, AppError> {
             let mut roles: Vec<String> = u.roles.iter().map(|r| r.as_str().to_owned()).collect();
             let mut role_labels: Vec<String> =
                 u.roles.iter().map(|r| r.label().to_owned()).collect();
-            for id in &u.custom_roles {
+            for (id, name) in u.custom_roles {
                 roles.push(format!("role:{id}"));
-                role_labels.push(
-                    custom
-                        .iter()
-                        .find(|(cid, _)| cid == id)
-                        .map_or_else(|| "(custom role)".to_owned(), |(_, n)| n.clone()),
-                );
+                role_labels.push(name);
             }
             let lock_state = match (u.locked_minutes, u.failures) {
                 (Some(m), _) => format!("locked {m} min"),
