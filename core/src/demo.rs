@@ -6,7 +6,7 @@ use crate::auth::{self, workstations, Auth, NewUser};
 use crate::db::{Db, OwnerDb};
 use crate::ids::TenantId;
 use crate::patients::repo::{self as patients_repo, NewPatient};
-use crate::patients::Sex;
+use crate::patients::{Address, Cnic, Phone, Sex};
 use crate::rbac::Role;
 use crate::{tenants, Result};
 use chrono::NaiveDate;
@@ -92,16 +92,68 @@ impl Names {
                     rng.gen_range(1..=12),
                     rng.gen_range(1..=28),
                 );
+                let date_of_birth = if rng.gen_bool(0.9) { dob } else { None };
+                let (cnic, phone, address) = demo_identifiers(&mut rng, sex);
                 NewPatient {
                     mr_number: format!("MR-{n:06}"),
                     full_name: format!("{given} {family}"),
                     father_or_husband_name: relative,
                     sex,
-                    date_of_birth: if rng.gen_bool(0.9) { dob } else { None },
+                    date_of_birth,
+                    cnic,
+                    phone,
+                    address,
                 }
             })
             .collect()
     }
+}
+
+/// A plausible CNIC (province digit first; the last digit odd for men, even
+/// for women), mobile number and address; most patients have all three.
+pub fn demo_identifiers(
+    rng: &mut StdRng,
+    sex: Sex,
+) -> (Option<Cnic>, Option<Phone>, Option<Address>) {
+    const AREAS: &[&str] = &[
+        "Gulberg III, Lahore",
+        "Model Town, Lahore",
+        "Saddar, Rawalpindi",
+        "G-9/2, Islamabad",
+        "Gulshan-e-Iqbal, Karachi",
+        "Hayatabad, Peshawar",
+        "Satellite Town, Quetta",
+        "Cantt, Multan",
+        "Civil Lines, Faisalabad",
+    ];
+    let mut cnic = format!("{}", rng.gen_range(1..=7));
+    for _ in 0..11 {
+        cnic.push(char::from(b'0' + rng.gen_range(0..10u8)));
+    }
+    let last = rng.gen_range(0..5u8) * 2 + u8::from(sex == Sex::Male);
+    cnic.push(char::from(b'0' + last));
+    let phone = format!(
+        "03{:02}{:07}",
+        rng.gen_range(0..50),
+        rng.gen_range(0..10_000_000)
+    );
+    let address = format!(
+        "House {}, Street {}, {}",
+        rng.gen_range(1..400),
+        rng.gen_range(1..40),
+        AREAS[rng.gen_range(0..AREAS.len())]
+    );
+    (
+        rng.gen_bool(0.85)
+            .then(|| Cnic::parse(&cnic).ok())
+            .flatten(),
+        rng.gen_bool(0.9)
+            .then(|| Phone::parse(&phone).ok())
+            .flatten(),
+        rng.gen_bool(0.8)
+            .then(|| Address::parse(&address).ok())
+            .flatten(),
+    )
 }
 
 fn pick(rng: &mut StdRng, list: &[String]) -> String {
@@ -161,12 +213,16 @@ pub async fn seed(
     for (index, (code, name, patient_count, tier)) in CLINICS.into_iter().enumerate() {
         let seed = index as u64 + 1;
         let tenant = ensure_tenant_with_tier(owner, code, name, tier).await?;
+        crate::crypto::rotation::ensure_tenant_keys(app, tenant).await?;
         let mut tx = app.tenant_tx_for(tenant).await?;
         for user in demo_staff(&names, seed) {
             let known = existing
                 .iter()
                 .find(|l| l.clinic_code == code && l.username == user.username);
             let exists = auth::user_exists(&mut tx, &user.username).await?;
+            // An enrolment reset (e.g. by a migration) re-enrols with the
+            // secret printed before, so testers' authenticator apps still work.
+            let enrolled = exists && auth::totp_enrolled(&mut tx, &user.username).await?;
             let password = match (known.map(|l| l.password.clone()), exists) {
                 (Some(pw), true) => pw,
                 (known, _) => {
@@ -190,7 +246,7 @@ pub async fn seed(
             let known_secret = known.and_then(|l| l.totp_secret.clone());
             let totp_secret = match (needs_totp, known_secret) {
                 (false, _) => None,
-                (true, Some(secret)) if exists => Some(secret),
+                (true, Some(secret)) if enrolled => Some(secret),
                 (true, known_secret) => {
                     let secret = known_secret
                         .and_then(|s| auth::totp::parse_base32(&s))

@@ -38,6 +38,10 @@ pub enum Error {
     Database(#[from] sqlx::Error),
     #[error("migration: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A key needed to encrypt or decrypt is missing, destroyed or wrong
+    /// (never a panic; the message names ids, never key material or PHI).
+    #[error("key unavailable: {0}")]
+    KeyUnavailable(String),
     #[error("internal: {0}")]
     Internal(String),
 }

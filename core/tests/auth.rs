@@ -380,7 +380,7 @@ async fn rotating_the_signing_key_logs_nobody_out() {
     let c = clinic(&db).await;
     let (_, before) = db.login(&c, "operator").await;
     let old_kid = kid_of(&before);
-    let new_kid = jwt::rotate(&db.app, &db.server_key).await.unwrap();
+    let new_kid = jwt::rotate(&db.app, &db.master).await.unwrap();
     assert_ne!(old_kid, new_kid);
     // The old token still verifies; new tokens carry the new kid.
     assert!(session_of(&db, &before).await.is_ok());

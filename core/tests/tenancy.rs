@@ -81,6 +81,13 @@ async fn two_clinics(db: &TestDb) -> (TestClinic, TestClinic) {
             clinic.id
         ))
         .await;
+        // Tenant keys exist since the clinic was created; a DEK rotation
+        // leaves a key_rotations row (and re-encrypts the patients' fields).
+        use healipro_core::crypto::rotation;
+        let done = rotation::rotate_dek(&db.app, clinic.id, Default::default(), |_| {})
+            .await
+            .unwrap();
+        assert!(matches!(done, rotation::RotateOutcome::Finished { .. }));
     }
     (a, b)
 }

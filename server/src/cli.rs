@@ -4,7 +4,7 @@
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
 use healipro_core::auth::{jwt, Auth};
-use healipro_core::crypto::ServerKey;
+use healipro_core::crypto::{rotation, MasterKeys};
 use healipro_core::db::{selftest, Db, OwnerDb};
 use healipro_core::demo::{self, DemoLogin};
 use healipro_core::ids::TenantId;
@@ -31,21 +31,31 @@ pub struct DbArgs {
     pub database_url: String,
 }
 
-/// The server key file (seals TOTP secrets and JWT private keys).
+/// The master keys (KEK): they wrap every tenant's keys and the JWT private
+/// keys. Never in the database, git or a log.
 #[derive(clap::Args, Clone)]
 pub struct KeyArgs {
-    /// 64 hex characters, mode 600 (create with `healipro keys init-server-key`).
+    /// Key file: `<id> <64 hex>` per line, the last is active; mode 600
+    /// (create with `healipro keys init-server-key`).
     #[arg(
         long,
         env = "HEALIPRO_SERVER_KEY_FILE",
         default_value = ".healipro/server.key"
     )]
     pub server_key_file: PathBuf,
+    /// The keys themselves, in the key-file format with `;` between keys
+    /// (for secret stores that inject variables); wins over the file.
+    #[arg(long, env = "HEALIPRO_MASTER_KEYS", hide_env_values = true)]
+    pub master_keys: Option<String>,
 }
 
 impl KeyArgs {
-    pub fn load(&self) -> anyhow::Result<ServerKey> {
-        ServerKey::load(&self.server_key_file).map_err(|e| anyhow::anyhow!("{e}"))
+    pub fn load(&self) -> anyhow::Result<MasterKeys> {
+        match &self.master_keys {
+            Some(text) => MasterKeys::from_text(text),
+            None => MasterKeys::load(&self.server_key_file),
+        }
+        .map_err(|e| anyhow::anyhow!("{e}"))
     }
 }
 
@@ -118,6 +128,10 @@ pub enum TenantCmd {
     Create {
         #[command(flatten)]
         owner: OwnerArgs,
+        #[command(flatten)]
+        db: DbArgs,
+        #[command(flatten)]
+        key: KeyArgs,
         /// Clinic code used at sign-in, e.g. `alnoor`.
         #[arg(long)]
         code: String,
@@ -182,8 +196,8 @@ pub enum UserCmd {
 
 #[derive(Subcommand)]
 pub enum KeysCmd {
-    /// Create the server key file (refuses to overwrite one: secrets sealed
-    /// under it would become unreadable).
+    /// Create the master key file with one key (refuses to overwrite one:
+    /// everything wrapped under it would become unreadable).
     InitServerKey {
         #[arg(
             long,
@@ -205,6 +219,45 @@ pub enum KeysCmd {
     ListJwt {
         #[command(flatten)]
         db: DbArgs,
+    },
+    /// Master key ids, and each clinic's keys: ids, purpose, state, which
+    /// master key wraps them, ages, and any DEK rotation in progress.
+    Status {
+        #[command(flatten)]
+        db: DbArgs,
+        #[command(flatten)]
+        key: KeyArgs,
+    },
+    /// Add a new master key to the key file and rewrap every tenant key and
+    /// JWT key under it. Old master keys keep working until this finishes;
+    /// then `retire-kek` removes them. Safe to run again after an interruption.
+    RotateKek {
+        #[command(flatten)]
+        db: DbArgs,
+        #[command(flatten)]
+        key: KeyArgs,
+    },
+    /// Remove from the key file every master key that no longer wraps anything.
+    RetireKek {
+        #[command(flatten)]
+        db: DbArgs,
+        #[command(flatten)]
+        key: KeyArgs,
+    },
+    /// Give a clinic a new data key and re-encrypt its fields in batches while
+    /// the app keeps serving; the old key is destroyed at the end. Interrupted,
+    /// run it again: it resumes.
+    RotateDek {
+        #[command(flatten)]
+        db: DbArgs,
+        #[command(flatten)]
+        key: KeyArgs,
+        /// Clinic code, e.g. `alnoor`.
+        #[arg(long)]
+        tenant: String,
+        /// Rows per transaction.
+        #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(i64).range(1..=10_000))]
+        batch_size: i64,
     },
 }
 
@@ -301,6 +354,130 @@ async fn connect_owner(args: &OwnerArgs) -> anyhow::Result<OwnerDb> {
         .context("cannot connect as the owner role (check DATABASE_OWNER_URL; in development run `cargo xtask db start`)")
 }
 
+/// The runtime role with the master keys (for anything that encrypts).
+async fn connect_app_with_keys(args: &DbArgs, key: &KeyArgs, pool: u32) -> anyhow::Result<Db> {
+    Ok(connect_app(args, pool).await?.with_master_keys(key.load()?))
+}
+
+async fn keys_status(db: &DbArgs, key: &KeyArgs) -> anyhow::Result<()> {
+    let master = key.load()?;
+    let app = connect_app_with_keys(db, key, 2).await?;
+    let ids = master.ids();
+    println!(
+        "master keys (configured; the last is active): {}",
+        ids.join(", ")
+    );
+    let now = chrono::Utc::now();
+    for t in rotation::status(&app).await? {
+        println!("{} ({})", t.code, t.tenant);
+        if t.keys.is_empty() {
+            println!("  no keys yet (created on first use)");
+        }
+        for k in &t.keys {
+            let days = (now - k.created_at).num_days();
+            let known = if k.wrapped.is_none() || ids.contains(&k.kek_id) {
+                ""
+            } else {
+                "  MASTER KEY MISSING"
+            };
+            println!(
+                "  key {:<3} {:<5} {:<9} wrapped by {:<20} created {} ({days} days){known}",
+                k.key_id,
+                k.purpose,
+                k.state,
+                if k.wrapped.is_some() {
+                    k.kek_id.as_str()
+                } else {
+                    "-"
+                },
+                k.created_at.format("%Y-%m-%d"),
+            );
+        }
+        if let Some((from, to, done)) = t.rotation {
+            println!("  DEK rotation {from} -> {to} in progress ({done} values done): run `healipro keys rotate-dek --tenant {}` to finish", t.code);
+        }
+    }
+    Ok(())
+}
+
+async fn rotate_kek(db: &DbArgs, key: &KeyArgs) -> anyhow::Result<()> {
+    let master = key.load()?;
+    let old = master.ids();
+    let new = master
+        .add_key_to_file()
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    println!(
+        "added master key {new} to {} (old keys kept: {})",
+        key.server_key_file.display(),
+        old.join(", ")
+    );
+    let app = connect_app(db, 2).await?.with_master_keys(master.clone());
+    let tenants = rotation::tenants(&app).await?;
+    for (i, (tenant, code)) in tenants.iter().enumerate() {
+        let n = rotation::rewrap_tenant(&app, &master, *tenant)
+            .await
+            .with_context(|| {
+                format!("rewrapping the keys of {code} failed; run rotate-kek again")
+            })?;
+        println!(
+            "  [{}/{}] {code}: {n} key(s) rewrapped",
+            i + 1,
+            tenants.len()
+        );
+    }
+    let n = jwt::rewrap(&app, &master)
+        .await
+        .context("rewrapping the JWT keys failed")?;
+    println!("  JWT signing keys: {n} rewrapped");
+    let used = rotation::kek_ids_in_use(&app).await?;
+    let unused: Vec<_> = master
+        .ids()
+        .into_iter()
+        .filter(|id| !used.contains(id))
+        .collect();
+    println!(
+        "done: everything is wrapped by {new}. No longer used: {}. Remove them with `healipro keys retire-kek` (after backing up the key file).",
+        if unused.is_empty() { "none".to_owned() } else { unused.join(", ") }
+    );
+    Ok(())
+}
+
+async fn rotate_dek(db: &DbArgs, key: &KeyArgs, code: &str, batch_size: i64) -> anyhow::Result<()> {
+    let code = tenants::normalize_code(code).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let app = connect_app_with_keys(db, key, 2).await?;
+    let mut ptx = app.platform_tx().await?;
+    let tenant = tenants::repo::find_by_code(&mut ptx, &code)
+        .await?
+        .ok_or_else(|| {
+            anyhow::anyhow!("no clinic with code `{code}` (see `healipro tenant list`)")
+        })?;
+    ptx.commit().await?;
+    let bar = indicatif::ProgressBar::new(0);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "  {bar:40} {pos}/{len} values re-encrypted ({eta} left)",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let options = rotation::RotateOptions {
+        batch_size,
+        max_batches: None,
+    };
+    let outcome = rotation::rotate_dek(&app, tenant.id, options, |p| {
+        bar.set_length(p.total);
+        bar.set_position(p.done);
+    })
+    .await;
+    bar.finish_and_clear();
+    match outcome.with_context(|| format!("rotation of {code} stopped; run the same command again to resume"))? {
+        rotation::RotateOutcome::Finished { from_key, to_key, rows } => println!(
+            "{code}: data key {from_key} -> {to_key}; {rows} values re-encrypted; key {from_key} destroyed"
+        ),
+        rotation::RotateOutcome::Paused { rows } => println!("{code}: paused after {rows} values; run again to resume"),
+    }
+    Ok(())
+}
+
 async fn connect_app(args: &DbArgs, pool: u32) -> anyhow::Result<Db> {
     Db::connect(&args.database_url, pool)
         .await
@@ -354,7 +531,7 @@ async fn seed(db: &DbArgs, owner: &OwnerArgs, key: &KeyArgs, path: &PathBuf) -> 
         Err(_) => Vec::new(),
     };
     let owner = connect_owner(owner).await?;
-    let app = connect_app(db, 4).await?;
+    let app = connect_app_with_keys(db, key, 4).await?;
     let auth = Auth::new(&app, key.load()?, std::time::Duration::from_secs(10)).await?;
     let logins = demo::seed(&owner, &app, &auth, &existing)
         .await
@@ -406,6 +583,8 @@ async fn tenant(cmd: TenantCmd) -> anyhow::Result<()> {
     match cmd {
         TenantCmd::Create {
             owner,
+            db,
+            key,
             code,
             name,
             tier,
@@ -420,7 +599,15 @@ async fn tenant(cmd: TenantCmd) -> anyhow::Result<()> {
                 tenants::repo::create(&mut tx, TenantId::new_random(), &code, name.trim(), &tier)
                     .await?;
             tx.commit().await?;
-            println!("created tenant {} ({}) id {}", t.code, t.name, t.id);
+            // Its data and index keys now, wrapped by the active master key.
+            let app = connect_app_with_keys(&db, &key, 2).await?;
+            rotation::ensure_tenant_keys(&app, t.id)
+                .await
+                .context("the tenant was created but its keys were not; run `healipro keys status` to create them")?;
+            println!(
+                "created tenant {} ({}) id {} with its encryption keys",
+                t.code, t.name, t.id
+            );
             Ok(())
         }
         TenantCmd::List { owner } => {
@@ -507,13 +694,41 @@ async fn keys(cmd: KeysCmd) -> anyhow::Result<()> {
             if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
                 std::fs::create_dir_all(dir)?;
             }
-            ServerKey::create_file(&file).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let keys = MasterKeys::create_file(&file).map_err(|e| anyhow::anyhow!("{e}"))?;
             println!(
-                "created server key {} (mode 600; back it up with the database)",
+                "created master key {} in {} (mode 600; back it up apart from the database)",
+                keys.active_id(),
                 file.display()
             );
             Ok(())
         }
+        KeysCmd::Status { db, key } => keys_status(&db, &key).await,
+        KeysCmd::RotateKek { db, key } => rotate_kek(&db, &key).await,
+        KeysCmd::RetireKek { db, key } => {
+            let app = connect_app_with_keys(&db, &key, 2).await?;
+            let master = key.load()?;
+            let used = rotation::kek_ids_in_use(&app).await?;
+            let removed = master.retire(&used).map_err(|e| anyhow::anyhow!("{e}"))?;
+            if removed.is_empty() {
+                println!(
+                    "nothing to retire: every master key still wraps something ({})",
+                    used.join(", ")
+                );
+            } else {
+                println!(
+                    "retired master key(s) {}; active: {}",
+                    removed.join(", "),
+                    master.active_id()
+                );
+            }
+            Ok(())
+        }
+        KeysCmd::RotateDek {
+            db,
+            key,
+            tenant,
+            batch_size,
+        } => rotate_dek(&db, &key, &tenant, batch_size).await,
         KeysCmd::RotateJwt { db, key } => {
             let app = connect_app(&db, 2).await?;
             let kid = jwt::rotate(&app, &key.load()?)
@@ -544,7 +759,7 @@ async fn clinic_auth(
     clinic: &str,
 ) -> anyhow::Result<(Auth, healipro_core::db::TenantTx)> {
     let code = tenants::normalize_code(clinic).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let app = connect_app(db, 2).await?;
+    let app = connect_app_with_keys(db, key, 2).await?;
     let auth = Auth::new(&app, key.load()?, std::time::Duration::from_secs(10)).await?;
     let mut ptx = app.platform_tx().await?;
     let tenant = tenants::repo::find_by_code(&mut ptx, &code)

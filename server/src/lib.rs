@@ -88,9 +88,11 @@ pub const KEY_RING_REFRESH: std::time::Duration = std::time::Duration::from_secs
 pub async fn services(
     database_url: &str,
     pool_size: u32,
-    server_key: healipro_core::crypto::ServerKey,
+    master: healipro_core::crypto::MasterKeys,
 ) -> anyhow::Result<Services> {
-    let db = Db::connect(database_url, pool_size).await?;
-    let auth = healipro_core::auth::Auth::new(&db, server_key, KEY_RING_REFRESH).await?;
+    let db = Db::connect(database_url, pool_size)
+        .await?
+        .with_master_keys(master.clone());
+    let auth = healipro_core::auth::Auth::new(&db, master, KEY_RING_REFRESH).await?;
     Ok(Services { db, auth })
 }

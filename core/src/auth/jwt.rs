@@ -6,13 +6,14 @@
 //! rotate-jwt` logs nobody out. Running servers pick a new key up within
 //! `refresh_every` (and at once when they meet a token with an unknown `kid`).
 
-use crate::crypto::{random_bytes, ServerKey};
+use crate::crypto::{random_bytes, MasterKeys};
 use crate::db::Db;
 use crate::ids::{SessionId, TenantId, UserId};
 use crate::{Error, Result};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use secrecy::zeroize::Zeroizing;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 use std::collections::HashMap;
@@ -66,7 +67,7 @@ struct Loaded {
 /// The deployment's signing and verifying keys, cached in memory.
 pub struct KeyRing {
     db: Db,
-    server_key: ServerKey,
+    master: MasterKeys,
     refresh_every: Duration,
     loaded: RwLock<Arc<Loaded>>,
     /// Unknown-`kid` reloads are rate-limited so junk tokens cannot hammer the DB.
@@ -93,12 +94,12 @@ impl std::fmt::Debug for KeyRing {
 
 impl KeyRing {
     /// Loads the ring, creating the first key if the deployment has none.
-    pub async fn load(db: Db, server_key: ServerKey, refresh_every: Duration) -> Result<Arc<Self>> {
-        ensure_key(&db, &server_key).await?;
-        let loaded = read_keys(&db, &server_key).await?;
+    pub async fn load(db: Db, master: MasterKeys, refresh_every: Duration) -> Result<Arc<Self>> {
+        ensure_key(&db, &master).await?;
+        let loaded = read_keys(&db, &master).await?;
         Ok(Arc::new(Self {
             db,
-            server_key,
+            master,
             refresh_every,
             loaded: RwLock::new(Arc::new(loaded)),
             last_miss_reload: Mutex::new(None),
@@ -111,7 +112,7 @@ impl KeyRing {
     }
 
     pub async fn reload(&self) -> Result<()> {
-        let fresh = read_keys(&self.db, &self.server_key).await?;
+        let fresh = read_keys(&self.db, &self.master).await?;
         *self.loaded.write().expect("key ring lock") = Arc::new(fresh);
         Ok(())
     }
@@ -243,24 +244,25 @@ fn validation() -> Validation {
     v
 }
 
-async fn read_keys(db: &Db, server_key: &ServerKey) -> Result<Loaded> {
+async fn read_keys(db: &Db, master: &MasterKeys) -> Result<Loaded> {
     let mut tx = db.platform_tx().await?;
-    let rows: Vec<(String, String, Vec<u8>)> = sqlx::query_as(
-        "SELECT kid, public_pem, private_key_enc FROM platform.jwt_keys ORDER BY created_at DESC, kid",
+    let rows: Vec<(String, String, Vec<u8>, String)> = sqlx::query_as(
+        "SELECT kid, public_pem, private_key_enc, kek_id FROM platform.jwt_keys
+          ORDER BY created_at DESC, kid",
     )
     .fetch_all(tx.conn())
     .await?;
     tx.commit().await?;
-    let Some((signer_kid, _, sealed)) = rows.first() else {
+    let Some((signer_kid, _, sealed, kek_id)) = rows.first() else {
         return Err(Error::Config(
             "no JWT signing key (run `healipro keys rotate-jwt`)".into(),
         ));
     };
-    let private_pem = server_key.open(SEAL_CONTEXT, sealed)?;
+    let private_pem = Zeroizing::new(master.unwrap(kek_id, SEAL_CONTEXT, sealed)?);
     let signer = EncodingKey::from_rsa_pem(&private_pem)
         .map_err(|e| Error::Internal(format!("bad JWT private key {signer_kid}: {e}")))?;
     let mut verifiers = HashMap::new();
-    for (kid, public_pem, _) in &rows {
+    for (kid, public_pem, _, _) in &rows {
         let key = DecodingKey::from_rsa_pem(public_pem.as_bytes())
             .map_err(|e| Error::Internal(format!("bad JWT public key {kid}: {e}")))?;
         verifiers.insert(kid.clone(), key);
@@ -292,9 +294,9 @@ async fn generate_pair() -> Result<(String, Vec<u8>)> {
     .map_err(|e| Error::Internal(format!("key generation task failed: {e}")))?
 }
 
-async fn insert_key(db: &Db, server_key: &ServerKey, only_if_none: bool) -> Result<Option<String>> {
+async fn insert_key(db: &Db, master: &MasterKeys, only_if_none: bool) -> Result<Option<String>> {
     let (public_pem, private_pem) = generate_pair().await?;
-    let sealed = server_key.seal(SEAL_CONTEXT, &private_pem)?;
+    let (kek_id, sealed) = master.wrap(SEAL_CONTEXT, &private_pem)?;
     let kid = URL_SAFE_NO_PAD.encode(random_bytes::<12>());
     let mut tx = db.platform_tx().await?;
     sqlx::query("SELECT pg_advisory_xact_lock(hashtext('healipro.jwt_keys'))")
@@ -309,25 +311,27 @@ async fn insert_key(db: &Db, server_key: &ServerKey, only_if_none: bool) -> Resu
         }
     }
     sqlx::query(
-        "INSERT INTO platform.jwt_keys (kid, public_pem, private_key_enc) VALUES ($1, $2, $3)",
+        "INSERT INTO platform.jwt_keys (kid, public_pem, private_key_enc, kek_id)
+         VALUES ($1, $2, $3, $4)",
     )
     .bind(&kid)
     .bind(&public_pem)
     .bind(&sealed)
+    .bind(&kek_id)
     .execute(tx.conn())
     .await?;
     tx.commit().await?;
     Ok(Some(kid))
 }
 
-async fn ensure_key(db: &Db, server_key: &ServerKey) -> Result<()> {
+async fn ensure_key(db: &Db, master: &MasterKeys) -> Result<()> {
     let mut tx = db.platform_tx().await?;
     let n: i64 = sqlx::query_scalar("SELECT count(*) FROM platform.jwt_keys")
         .fetch_one(tx.conn())
         .await?;
     tx.commit().await?;
     if n == 0 {
-        if let Some(kid) = insert_key(db, server_key, true).await? {
+        if let Some(kid) = insert_key(db, master, true).await? {
             tracing::info!(%kid, "created the first JWT signing key");
         }
     }
@@ -335,10 +339,47 @@ async fn ensure_key(db: &Db, server_key: &ServerKey) -> Result<()> {
 }
 
 /// Adds a new signing key (`healipro keys rotate-jwt`). Returns its `kid`.
-pub async fn rotate(db: &Db, server_key: &ServerKey) -> Result<String> {
-    insert_key(db, server_key, false)
+pub async fn rotate(db: &Db, master: &MasterKeys) -> Result<String> {
+    insert_key(db, master, false)
         .await?
         .ok_or_else(|| Error::Internal("key not inserted".into()))
+}
+
+/// Rewraps every private key not under the active master key (part of
+/// `healipro keys rotate-kek`); returns how many were rewrapped.
+pub async fn rewrap(db: &Db, master: &MasterKeys) -> Result<usize> {
+    let active = master.active_id();
+    let mut tx = db.platform_tx().await?;
+    let rows: Vec<(String, Vec<u8>, String)> = sqlx::query_as(
+        "SELECT kid, private_key_enc, kek_id FROM platform.jwt_keys WHERE kek_id <> $1 FOR UPDATE",
+    )
+    .bind(&active)
+    .fetch_all(tx.conn())
+    .await?;
+    for (kid, sealed, kek_id) in &rows {
+        let pem = Zeroizing::new(master.unwrap(kek_id, SEAL_CONTEXT, sealed)?);
+        let (new_kek, resealed) = master.wrap(SEAL_CONTEXT, &pem)?;
+        sqlx::query(
+            "UPDATE platform.jwt_keys SET private_key_enc = $2, kek_id = $3 WHERE kid = $1",
+        )
+        .bind(kid)
+        .bind(resealed)
+        .bind(new_kek)
+        .execute(tx.conn())
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(rows.len())
+}
+
+/// The master key ids JWT private keys are wrapped under.
+pub async fn kek_ids_in_use(db: &Db) -> Result<Vec<String>> {
+    let mut tx = db.platform_tx().await?;
+    let ids = sqlx::query_scalar("SELECT DISTINCT kek_id FROM platform.jwt_keys")
+        .fetch_all(tx.conn())
+        .await?;
+    tx.commit().await?;
+    Ok(ids)
 }
 
 /// Keys and when they were created (newest first), for `healipro keys list`.

@@ -18,7 +18,7 @@ pub mod totp;
 pub mod users;
 pub mod workstations;
 
-use crate::crypto::ServerKey;
+use crate::crypto::{Field, MasterKeys};
 use crate::db::{Db, TenantTx};
 use crate::ids::{SessionId, TenantId, UserId, WorkstationId};
 use crate::rbac::{Permission, PermissionSet, Role};
@@ -179,7 +179,6 @@ pub struct Auth {
 struct Inner {
     passwords: Passwords,
     keys: Arc<KeyRing>,
-    server_key: ServerKey,
     ip_throttle: IpThrottle,
 }
 
@@ -190,13 +189,12 @@ fn normalize_username(raw: &str) -> String {
 
 impl Auth {
     /// Loads (or on first start creates) the JWT key ring.
-    pub async fn new(db: &Db, server_key: ServerKey, key_refresh: Duration) -> Result<Self> {
-        let keys = KeyRing::load(db.clone(), server_key.clone(), key_refresh).await?;
+    pub async fn new(db: &Db, master: MasterKeys, key_refresh: Duration) -> Result<Self> {
+        let keys = KeyRing::load(db.clone(), master, key_refresh).await?;
         Ok(Self {
             inner: Arc::new(Inner {
                 passwords: Passwords::new(),
                 keys,
-                server_key,
                 ip_throttle: IpThrottle::default(),
             }),
         })
@@ -208,10 +206,6 @@ impl Auth {
 
     pub fn keys(&self) -> &KeyRing {
         &self.inner.keys
-    }
-
-    pub fn server_key(&self) -> &ServerKey {
-        &self.inner.server_key
     }
 
     /// The token for a session renewed while the user works (normal priority).
@@ -459,12 +453,8 @@ impl Auth {
             return Err(refusal);
         }
         let outcome = if totp::is_recovery_code(code) {
-            let hash = totp::recovery_code_hash(
-                self.server_key(),
-                session.tenant_id,
-                session.user_id,
-                code,
-            );
+            let keys = tx.keys().await?;
+            let hash = totp::recovery_code_hash(&keys, session.user_id, code);
             repo::use_recovery_code(&mut tx, session.user_id, &hash)
                 .await?
                 .then_some(Outcome::RecoveryCodeUsed)
@@ -472,10 +462,10 @@ impl Auth {
             let (sealed, _, _) = repo::totp_state(&mut tx, session.user_id).await?;
             let sealed =
                 sealed.ok_or_else(|| Error::Internal("TOTP stage without a secret".into()))?;
-            let secret = self.server_key().open(
-                &totp::seal_context(session.tenant_id, session.user_id),
-                &sealed,
-            )?;
+            let secret = secrecy::zeroize::Zeroizing::new(
+                tx.decrypt(Field::UserTotpSecret, session.user_id.as_uuid(), &sealed)
+                    .await?,
+            );
             match totp::matching_step(&secret, code, totp::unix_now())? {
                 Some(step) => repo::advance_totp_step(&mut tx, session.user_id, step_i64(step))
                     .await?
@@ -527,21 +517,20 @@ impl Auth {
     /// "pending" until a first code confirms it.
     pub async fn enrolment(&self, tx: &mut TenantTx, session: &Session) -> Result<Enrolment> {
         session.require_stage(&[Stage::TotpEnrolment])?;
-        let context = totp::seal_context(session.tenant_id, session.user_id);
+        let user = session.user_id.as_uuid();
         let (_, pending, _) = repo::totp_state(tx, session.user_id).await?;
-        let secret = match pending {
-            Some(sealed) => self.server_key().open(&context, &sealed)?,
+        let secret = secrecy::zeroize::Zeroizing::new(match pending {
+            Some(sealed) => tx.decrypt(Field::UserTotpPending, user, &sealed).await?,
             None => {
                 let secret = totp::new_secret().to_vec();
-                repo::set_totp_pending(
-                    tx,
-                    session.user_id,
-                    &self.server_key().seal(&context, &secret)?,
-                )
-                .await?;
+                let sealed =
+                    tx.keys_for_write()
+                        .await?
+                        .encrypt(Field::UserTotpPending, user, &secret)?;
+                repo::set_totp_pending(tx, session.user_id, &sealed).await?;
                 secret
             }
-        };
+        });
         let (clinic_code, _) = repo::tenant_code_and_name(tx).await?;
         let url = totp::otpauth_url(&secret, &clinic_code, &session.username);
         Ok(Enrolment {
@@ -569,12 +558,14 @@ impl Auth {
             tx.commit().await?;
             return Err(refusal);
         }
-        let context = totp::seal_context(session.tenant_id, session.user_id);
+        let user = session.user_id.as_uuid();
         let (_, pending, _) = repo::totp_state(&mut tx, session.user_id).await?;
         let pending = pending.ok_or_else(|| {
             Error::Conflict("Open the set-up page again to get a new QR code.".into())
         })?;
-        let secret = self.server_key().open(&context, &pending)?;
+        let secret = secrecy::zeroize::Zeroizing::new(
+            tx.decrypt(Field::UserTotpPending, user, &pending).await?,
+        );
         let Some(step) = totp::matching_step(&secret, code, totp::unix_now())? else {
             // Records the failure and answers with CODE_FAILED.
             return self
@@ -582,13 +573,15 @@ impl Auth {
                 .await
                 .map(|()| Vec::new());
         };
-        repo::set_totp_secret(&mut tx, session.user_id, &pending, step_i64(step)).await?;
+        // The AAD names the column, so the secret is encrypted again as the
+        // confirmed one rather than copied.
+        let keys = tx.keys_for_write().await?;
+        let sealed = keys.encrypt(Field::UserTotpSecret, user, &secret)?;
+        repo::set_totp_secret(&mut tx, session.user_id, &sealed, step_i64(step)).await?;
         let codes = totp::new_recovery_codes();
         let hashes: Vec<[u8; 32]> = codes
             .iter()
-            .map(|c| {
-                totp::recovery_code_hash(self.server_key(), session.tenant_id, session.user_id, c)
-            })
+            .map(|c| totp::recovery_code_hash(&keys, session.user_id, c))
             .collect();
         repo::replace_recovery_codes(&mut tx, session.user_id, &hashes).await?;
         self.finish_second_factor(tx, session, Some(Outcome::TotpEnrolled), ip.as_deref())
@@ -604,9 +597,10 @@ impl Auth {
         user: UserId,
         secret: &[u8],
     ) -> Result<()> {
-        let sealed = self
-            .server_key()
-            .seal(&totp::seal_context(tx.tenant(), user), secret)?;
+        let sealed =
+            tx.keys_for_write()
+                .await?
+                .encrypt(Field::UserTotpSecret, user.as_uuid(), secret)?;
         repo::set_totp_secret(tx, user, &sealed, 0).await
     }
 
@@ -823,6 +817,12 @@ pub async fn user_id(tx: &mut TenantTx, username: &str) -> Result<UserId> {
 
 pub async fn user_exists(tx: &mut TenantTx, username: &str) -> Result<bool> {
     Ok(repo::find_user_by_username(tx, username).await?.is_some())
+}
+
+/// Whether the user has a confirmed TOTP secret.
+pub async fn totp_enrolled(tx: &mut TenantTx, username: &str) -> Result<bool> {
+    let id = user_id(tx, username).await?;
+    Ok(repo::totp_state(tx, id).await?.0.is_some())
 }
 
 #[cfg(test)]

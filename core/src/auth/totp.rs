@@ -1,8 +1,8 @@
 //! TOTP (RFC 6238: SHA-1, 6 digits, 30-second steps, ±1 step of clock skew),
 //! the enrolment QR code (SVG, rendered on the server) and recovery codes.
 
-use crate::crypto::{random_bytes, ServerKey};
-use crate::ids::{TenantId, UserId};
+use crate::crypto::{random_bytes, TenantKeys};
+use crate::ids::UserId;
 use crate::Result;
 use totp_rs::{Algorithm, Builder, Secret, Totp};
 
@@ -117,14 +117,11 @@ pub fn is_recovery_code(code: &str) -> bool {
     normalize_recovery_code(code).len() == 10
 }
 
-pub fn recovery_code_hash(key: &ServerKey, tenant: TenantId, user: UserId, code: &str) -> [u8; 32] {
-    let data = format!("{tenant}/{user}/{}", normalize_recovery_code(code));
-    key.mac("recovery-code", data.as_bytes())
-}
-
-/// Seal context binding a TOTP secret to its user.
-pub fn seal_context(tenant: TenantId, user: UserId) -> Vec<u8> {
-    format!("healipro/totp/{tenant}/{user}").into_bytes()
+/// A recovery code's keyed hash: under the tenant's index-derived key (stable
+/// across DEK and KEK rotations), bound to the user.
+pub fn recovery_code_hash(keys: &TenantKeys, user: UserId, code: &str) -> [u8; 32] {
+    let data = format!("{user}/{}", normalize_recovery_code(code));
+    keys.mac("recovery-code", data.as_bytes())
 }
 
 #[cfg(test)]

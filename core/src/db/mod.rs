@@ -16,11 +16,13 @@ pub mod selftest;
 #[cfg(feature = "testing")]
 pub mod testing;
 
+use crate::crypto::{MasterKeys, Vault};
 use crate::ids::TenantId;
 use crate::Result;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{PgConnection, PgPool, Postgres, Transaction};
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
@@ -29,6 +31,9 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
 #[derive(Clone)]
 pub struct Db {
     pool: PgPool,
+    /// Tenant keys and the master keys that unwrap them (None: this handle
+    /// cannot encrypt or decrypt, e.g. a health check).
+    vault: Option<Arc<Vault>>,
 }
 
 impl Db {
@@ -37,7 +42,19 @@ impl Db {
         let pool = pool_options(max_connections)
             .connect_with(connect_options(url)?)
             .await?;
-        Ok(Self { pool })
+        Ok(Self { pool, vault: None })
+    }
+
+    /// This handle with the master keys: its tenant transactions can reach the
+    /// tenant key rings ([`TenantTx::keys`]).
+    pub fn with_master_keys(mut self, master: MasterKeys) -> Self {
+        self.vault = Some(Arc::new(Vault::new(master)));
+        self
+    }
+
+    /// The key cache, when master keys are configured.
+    pub fn vault(&self) -> Option<&Arc<Vault>> {
+        self.vault.as_ref()
     }
 
     /// Opens a transaction scoped to `tenant`. `BEGIN` and `clinic.set_tenant`
@@ -51,7 +68,11 @@ impl Db {
             tenant.as_uuid().hyphenated()
         );
         let tx = self.pool.begin_with(begin).await?;
-        Ok(TenantTx { tx, tenant })
+        Ok(TenantTx {
+            tx,
+            tenant,
+            db: self.clone(),
+        })
     }
 
     /// Opens a transaction with no tenant: for `platform` tables only.
@@ -137,11 +158,22 @@ fn connect_options(url: &str) -> Result<PgConnectOptions> {
 pub struct TenantTx {
     tx: Transaction<'static, Postgres>,
     tenant: TenantId,
+    db: Db,
 }
 
 impl TenantTx {
     pub fn tenant(&self) -> TenantId {
         self.tenant
+    }
+
+    pub(crate) fn vault_ref(&self) -> Option<&Arc<Vault>> {
+        self.db.vault.as_ref()
+    }
+
+    /// A second, independent transaction for the same tenant (for what must
+    /// commit on its own, such as a tenant's first keys).
+    pub(crate) async fn sibling(&self) -> Result<TenantTx> {
+        self.db.tenant_tx_for(self.tenant).await
     }
 
     pub(crate) fn conn(&mut self) -> &mut PgConnection {

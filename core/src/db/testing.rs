@@ -5,7 +5,7 @@
 //! variables are not set); the owner role needs CREATEDB.
 
 use crate::auth::{self, Auth, ClientInfo, Credentials, NewUser, Session};
-use crate::crypto::ServerKey;
+use crate::crypto::MasterKeys;
 use crate::db::{migrations_fingerprint, Db, OwnerDb};
 use crate::demo::{ensure_tenant, Names};
 use crate::ids::TenantId;
@@ -25,10 +25,10 @@ pub const TEST_PASSWORD: &str = "test password for a clinic";
 
 pub struct TestDb {
     pub app: Db,
-    /// Authentication services over `app` (a fresh server key per test; the
+    /// Authentication services over `app` (fresh master keys per test; the
     /// JWT key ring reloads on every signature so rotation shows at once).
     pub auth: Auth,
-    pub server_key: ServerKey,
+    pub master: MasterKeys,
     pub owner: OwnerDb,
     pub name: String,
     pub app_url: String,
@@ -131,15 +131,18 @@ impl TestDb {
         let owner_url = with_database(&owner_url, &name);
         let app_url = with_database(&app_url, &name);
         let owner = OwnerDb::connect(&owner_url).await.expect("connect owner");
-        let app = Db::connect(&app_url, 8).await.expect("connect app");
-        let server_key = ServerKey::generate();
-        let auth = Auth::new(&app, server_key.clone(), std::time::Duration::ZERO)
+        let master = MasterKeys::generate();
+        let app = Db::connect(&app_url, 8)
+            .await
+            .expect("connect app")
+            .with_master_keys(master.clone());
+        let auth = Auth::new(&app, master.clone(), std::time::Duration::ZERO)
             .await
             .expect("auth services");
         TestDb {
             app,
             auth,
-            server_key,
+            master,
             owner,
             name,
             app_url,
@@ -153,6 +156,9 @@ impl TestDb {
         let id = ensure_tenant(&self.owner, code, &format!("Clinic {code}"))
             .await
             .expect("create tenant");
+        crate::crypto::rotation::ensure_tenant_keys(&self.app, id)
+            .await
+            .expect("tenant keys");
         let mut tx = self.app.tenant_tx_for(id).await.expect("tenant tx");
         for role in roles {
             let user = NewUser {

@@ -1,6 +1,7 @@
 //! Patient types. `PatientQuery` parses what the front desk types into the
 //! search box once, so the repository receives a decided search.
 
+use super::identifiers::{Address, Cnic, Phone};
 use crate::ids::PatientId;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
@@ -39,6 +40,10 @@ pub struct Patient {
     pub father_or_husband_name: String,
     pub sex: Sex,
     pub date_of_birth: Option<NaiveDate>,
+    /// Decrypted on read; stored encrypted with a blind index.
+    pub cnic: Option<Cnic>,
+    pub phone: Option<Phone>,
+    pub address: Option<Address>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -52,21 +57,37 @@ pub const PAGE_SIZE: u32 = 25;
 /// Deep paging is a symptom of a missing search; cap it.
 pub const MAX_PAGE: u32 = 400;
 
-/// A decided search: everything, a name prefix, or an MR-number prefix.
+/// A decided search: everything, a name prefix, an MR-number prefix, or an
+/// exact CNIC or phone number (through their blind indexes).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PatientQuery {
     All,
     NamePrefix(String),
     MrPrefix(String),
+    Cnic(Cnic),
+    Phone(Phone),
 }
 
 impl PatientQuery {
-    /// `MR-000123`, `mr-12`, `000123` search MR numbers; anything else is a name
-    /// prefix, case-insensitive, with inner spaces collapsed.
+    /// A CNIC (13 digits, dashes optional) or a phone number (`03…`, `+…`,
+    /// `0092…`) searches that identifier exactly; `MR-000123`, `mr-12`,
+    /// `000123` search MR numbers; anything else is a name prefix,
+    /// case-insensitive, with inner spaces collapsed.
     pub fn parse(raw: &str) -> PatientQuery {
         let q = raw.split_whitespace().collect::<Vec<_>>().join(" ");
         if q.is_empty() {
             return PatientQuery::All;
+        }
+        let digits = q.chars().filter(char::is_ascii_digit).count();
+        if digits == 13 {
+            if let Ok(cnic) = Cnic::parse(&q) {
+                return PatientQuery::Cnic(cnic);
+            }
+        }
+        if (q.starts_with('+') || q.starts_with('0')) && digits >= 10 {
+            if let Ok(phone) = Phone::parse(&q) {
+                return PatientQuery::Phone(phone);
+            }
         }
         let upper = q.to_ascii_uppercase();
         let digits_only = upper.chars().all(|c| c.is_ascii_digit());
@@ -132,6 +153,24 @@ mod tests {
             ("mr-12", PatientQuery::MrPrefix("MR-12".into())),
             ("000123", PatientQuery::MrPrefix("MR-000123".into())),
             ("Mrs Khan", PatientQuery::NamePrefix("mrs khan".into())),
+            (
+                "35202-1234567-1",
+                PatientQuery::Cnic(Cnic::parse("3520212345671").unwrap()),
+            ),
+            (
+                "3520212345671",
+                PatientQuery::Cnic(Cnic::parse("3520212345671").unwrap()),
+            ),
+            (
+                "0300-1234567",
+                PatientQuery::Phone(Phone::parse("+923001234567").unwrap()),
+            ),
+            (
+                "+92 300 1234567",
+                PatientQuery::Phone(Phone::parse("+923001234567").unwrap()),
+            ),
+            // Too short for a phone: an MR number.
+            ("0300123", PatientQuery::MrPrefix("MR-0300123".into())),
         ];
         for (raw, want) in cases {
             assert_eq!(PatientQuery::parse(raw), want, "{raw:?}");

@@ -1,27 +1,82 @@
-//! SQL for `clinic.patients`. The only place patients are queried.
+//! SQL for `clinic.patients`. The only place patients are queried, and the
+//! only place their identifiers are encrypted and decrypted (through the
+//! tenant key ring of the transaction).
 
+use super::identifiers::{Address, Cnic, Phone};
 use super::model::{prefix_range, Patient, PatientQuery, Sex};
+use crate::crypto::{Field, TenantKeys};
 use crate::db::TenantTx;
 use crate::ids::PatientId;
-use crate::Result;
+use crate::{Error, Result};
 use chrono::NaiveDate;
 
-type Row = (PatientId, String, String, String, String, Option<NaiveDate>);
-
-fn to_patient(
-    (id, mr_number, full_name, father_or_husband_name, sex, date_of_birth): Row,
-) -> Patient {
-    Patient {
-        id,
-        mr_number,
-        full_name,
-        father_or_husband_name,
-        sex: Sex::parse(&sex).unwrap_or(Sex::Other),
-        date_of_birth,
-    }
+#[derive(sqlx::FromRow)]
+struct Row {
+    id: PatientId,
+    mr_number: String,
+    full_name: String,
+    father_or_husband_name: String,
+    sex: String,
+    date_of_birth: Option<NaiveDate>,
+    cnic_enc: Option<Vec<u8>>,
+    phone_enc: Option<Vec<u8>>,
+    address_enc: Option<Vec<u8>>,
 }
 
-const COLUMNS: &str = "id, mr_number, full_name, father_or_husband_name, sex, date_of_birth";
+const COLUMNS: &str = "id, mr_number, full_name, father_or_husband_name, sex, date_of_birth, \
+                       cnic_enc, phone_enc, address_enc";
+
+/// Decrypts one identifier and parses it back; a stored value that no longer
+/// parses is a bug or tampering, reported without its content.
+async fn open_field<T>(
+    tx: &mut TenantTx,
+    field: Field,
+    id: PatientId,
+    sealed: Option<Vec<u8>>,
+    parse: fn(&str) -> std::result::Result<T, String>,
+) -> Result<Option<T>> {
+    let Some(sealed) = sealed else {
+        return Ok(None);
+    };
+    let plain = secrecy::zeroize::Zeroizing::new(tx.decrypt(field, id.as_uuid(), &sealed).await?);
+    let text = std::str::from_utf8(&plain)
+        .map_err(|_| Error::Internal(format!("{field:?} of a patient is not text")))?;
+    parse(text)
+        .map(Some)
+        .map_err(|_| Error::Internal(format!("{field:?} of a patient does not parse")))
+}
+
+async fn to_patient(tx: &mut TenantTx, row: Row) -> Result<Patient> {
+    let cnic = open_field(tx, Field::PatientCnic, row.id, row.cnic_enc, Cnic::parse).await?;
+    let phone = open_field(tx, Field::PatientPhone, row.id, row.phone_enc, Phone::parse).await?;
+    let address = open_field(
+        tx,
+        Field::PatientAddress,
+        row.id,
+        row.address_enc,
+        Address::parse,
+    )
+    .await?;
+    Ok(Patient {
+        id: row.id,
+        mr_number: row.mr_number,
+        full_name: row.full_name,
+        father_or_husband_name: row.father_or_husband_name,
+        sex: Sex::parse(&row.sex).unwrap_or(Sex::Other),
+        date_of_birth: row.date_of_birth,
+        cnic,
+        phone,
+        address,
+    })
+}
+
+async fn to_patients(tx: &mut TenantTx, rows: Vec<Row>) -> Result<Vec<Patient>> {
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        out.push(to_patient(tx, row).await?);
+    }
+    Ok(out)
+}
 
 pub async fn get(tx: &mut TenantTx, id: PatientId) -> Result<Option<Patient>> {
     let tenant = tx.tenant();
@@ -32,11 +87,15 @@ pub async fn get(tx: &mut TenantTx, id: PatientId) -> Result<Option<Patient>> {
     .bind(id)
     .fetch_optional(tx.conn())
     .await?;
-    Ok(row.map(to_patient))
+    match row {
+        Some(row) => Ok(Some(to_patient(tx, row).await?)),
+        None => Ok(None),
+    }
 }
 
 /// One page of patients matching `query`, ordered by name then id; fetches one
-/// extra row to tell whether another page exists.
+/// extra row to tell whether another page exists. CNIC and phone are exact
+/// matches on the blind index (never a scan of ciphertexts).
 pub async fn search(
     tx: &mut TenantTx,
     query: &PatientQuery,
@@ -44,16 +103,26 @@ pub async fn search(
     offset: u32,
 ) -> Result<Vec<Patient>> {
     let tenant = tx.tenant();
-    let (filter, range) = match query {
-        PatientQuery::All => ("", None),
-        PatientQuery::NamePrefix(p) => (
-            "AND name_key >= $4 AND name_key < $5",
-            Some(prefix_range(p)),
-        ),
-        PatientQuery::MrPrefix(p) => (
-            "AND mr_number >= $4 AND mr_number < $5",
-            Some(prefix_range(p)),
-        ),
+    let mut range = None;
+    let mut bidx = None;
+    let filter = match query {
+        PatientQuery::All => "",
+        PatientQuery::NamePrefix(p) => {
+            range = Some(prefix_range(p));
+            "AND name_key >= $4 AND name_key < $5"
+        }
+        PatientQuery::MrPrefix(p) => {
+            range = Some(prefix_range(p));
+            "AND mr_number >= $4 AND mr_number < $5"
+        }
+        PatientQuery::Cnic(c) => {
+            bidx = Some(tx.keys().await?.blind_index(Field::PatientCnic, c.digits()));
+            "AND cnic_bidx = $4"
+        }
+        PatientQuery::Phone(p) => {
+            bidx = Some(tx.keys().await?.blind_index(Field::PatientPhone, p.e164()));
+            "AND phone_bidx = $4"
+        }
     };
     let order = match query {
         PatientQuery::MrPrefix(_) => "mr_number",
@@ -70,46 +139,145 @@ pub async fn search(
     if let Some((lo, hi)) = range {
         q = q.bind(lo).bind(hi);
     }
-    Ok(q.fetch_all(tx.conn())
-        .await?
-        .into_iter()
-        .map(to_patient)
-        .collect())
+    if let Some(b) = bidx {
+        q = q.bind(b.to_vec());
+    }
+    let rows = q.fetch_all(tx.conn()).await?;
+    to_patients(tx, rows).await
 }
 
-/// A patient to insert (seed and, later, registration).
+/// Patients of this clinic with the same CNIC or phone (the duplicate warning
+/// at registration), at most `limit`.
+pub async fn with_same_identifiers(
+    tx: &mut TenantTx,
+    cnic: Option<&Cnic>,
+    phone: Option<&Phone>,
+    limit: u32,
+) -> Result<Vec<Patient>> {
+    if cnic.is_none() && phone.is_none() {
+        return Ok(Vec::new());
+    }
+    let tenant = tx.tenant();
+    let keys = tx.keys().await?;
+    let cnic_bidx = cnic.map(|c| keys.blind_index(Field::PatientCnic, c.digits()).to_vec());
+    let phone_bidx = phone.map(|p| keys.blind_index(Field::PatientPhone, p.e164()).to_vec());
+    let rows: Vec<Row> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM clinic.patients WHERE tenant_id = $1 AND cnic_bidx = $2
+         UNION
+         SELECT {COLUMNS} FROM clinic.patients WHERE tenant_id = $1 AND phone_bidx = $3
+         ORDER BY mr_number LIMIT $4"
+    ))
+    .bind(tenant)
+    .bind(cnic_bidx)
+    .bind(phone_bidx)
+    .bind(i64::from(limit))
+    .fetch_all(tx.conn())
+    .await?;
+    to_patients(tx, rows).await
+}
+
+/// A patient to insert (registration, seed, benchmarks).
 pub struct NewPatient {
     pub mr_number: String,
     pub full_name: String,
     pub father_or_husband_name: String,
     pub sex: Sex,
     pub date_of_birth: Option<NaiveDate>,
+    pub cnic: Option<Cnic>,
+    pub phone: Option<Phone>,
+    pub address: Option<Address>,
 }
 
-/// Inserts many patients in one statement.
-pub async fn insert_many(tx: &mut TenantTx, patients: &[NewPatient]) -> Result<u64> {
+/// A patient's identifiers encrypted for row `id`, with their blind indexes.
+struct Sealed {
+    cnic: Option<Vec<u8>>,
+    cnic_bidx: Option<Vec<u8>>,
+    phone: Option<Vec<u8>>,
+    phone_bidx: Option<Vec<u8>>,
+    address: Option<Vec<u8>>,
+}
+
+fn seal(
+    keys: &TenantKeys,
+    id: PatientId,
+    cnic: Option<&Cnic>,
+    phone: Option<&Phone>,
+    address: Option<&Address>,
+) -> Result<Sealed> {
+    let row = id.as_uuid();
+    Ok(Sealed {
+        cnic: cnic
+            .map(|c| keys.encrypt(Field::PatientCnic, row, c.digits().as_bytes()))
+            .transpose()?,
+        cnic_bidx: cnic.map(|c| keys.blind_index(Field::PatientCnic, c.digits()).to_vec()),
+        phone: phone
+            .map(|p| keys.encrypt(Field::PatientPhone, row, p.e164().as_bytes()))
+            .transpose()?,
+        phone_bidx: phone.map(|p| keys.blind_index(Field::PatientPhone, p.e164()).to_vec()),
+        address: address
+            .map(|a| keys.encrypt(Field::PatientAddress, row, a.as_str().as_bytes()))
+            .transpose()?,
+    })
+}
+
+fn pluck(sealed: &[Sealed], f: fn(&Sealed) -> &Option<Vec<u8>>) -> Vec<Option<Vec<u8>>> {
+    sealed.iter().map(|s| f(s).clone()).collect()
+}
+
+/// Inserts many patients in one statement; returns their ids in order.
+pub async fn insert_many(tx: &mut TenantTx, patients: &[NewPatient]) -> Result<Vec<PatientId>> {
     let tenant = tx.tenant();
-    let mr: Vec<&str> = patients.iter().map(|p| p.mr_number.as_str()).collect();
-    let names: Vec<&str> = patients.iter().map(|p| p.full_name.as_str()).collect();
-    let fathers: Vec<&str> = patients
-        .iter()
-        .map(|p| p.father_or_husband_name.as_str())
-        .collect();
-    let sexes: Vec<&str> = patients.iter().map(|p| p.sex.as_str()).collect();
-    let dobs: Vec<Option<NaiveDate>> = patients.iter().map(|p| p.date_of_birth).collect();
-    let done = sqlx::query(
-        "INSERT INTO clinic.patients (tenant_id, mr_number, full_name, father_or_husband_name, sex, date_of_birth)
-         SELECT $1, * FROM UNNEST($2::text[], $3::text[], $4::text[], $5::text[], $6::date[])",
+    let keys = tx.keys_for_write().await?;
+    let ids: Vec<PatientId> = patients.iter().map(|_| PatientId::new_random()).collect();
+    let mut sealed = Vec::with_capacity(patients.len());
+    for (p, id) in patients.iter().zip(&ids) {
+        sealed.push(seal(
+            &keys,
+            *id,
+            p.cnic.as_ref(),
+            p.phone.as_ref(),
+            p.address.as_ref(),
+        )?);
+    }
+    let column = |f: fn(&Sealed) -> &Option<Vec<u8>>| pluck(&sealed, f);
+    sqlx::query(
+        "INSERT INTO clinic.patients (tenant_id, id, mr_number, full_name, father_or_husband_name,
+                                      sex, date_of_birth, cnic_enc, cnic_bidx, phone_enc,
+                                      phone_bidx, address_enc)
+         SELECT $1, * FROM UNNEST($2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[],
+                                  $7::date[], $8::bytea[], $9::bytea[], $10::bytea[],
+                                  $11::bytea[], $12::bytea[])",
     )
     .bind(tenant)
-    .bind(mr)
-    .bind(names)
-    .bind(fathers)
-    .bind(sexes)
-    .bind(dobs)
+    .bind(ids.iter().map(PatientId::as_uuid).collect::<Vec<_>>())
+    .bind(
+        patients
+            .iter()
+            .map(|p| p.mr_number.as_str())
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        patients
+            .iter()
+            .map(|p| p.full_name.as_str())
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        patients
+            .iter()
+            .map(|p| p.father_or_husband_name.as_str())
+            .collect::<Vec<_>>(),
+    )
+    .bind(patients.iter().map(|p| p.sex.as_str()).collect::<Vec<_>>())
+    .bind(patients.iter().map(|p| p.date_of_birth).collect::<Vec<_>>())
+    .bind(column(|s| &s.cnic))
+    .bind(column(|s| &s.cnic_bidx))
+    .bind(column(|s| &s.phone))
+    .bind(column(|s| &s.phone_bidx))
+    .bind(column(|s| &s.address))
     .execute(tx.conn())
     .await?;
-    Ok(done.rows_affected())
+    Ok(ids)
 }
 
 pub async fn count(tx: &mut TenantTx) -> Result<i64> {
@@ -122,12 +290,44 @@ pub async fn count(tx: &mut TenantTx) -> Result<i64> {
     )
 }
 
-/// Updates a patient's demographics; false when no such patient (in this tenant).
+/// The next `MR-nnnnnn` of this clinic, under a per-tenant transaction lock so
+/// two registrations at once do not take the same number.
+pub async fn next_mr_number(tx: &mut TenantTx) -> Result<String> {
+    let tenant = tx.tenant();
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtext('healipro.mr_number'), hashtext($1::text))")
+        .bind(tenant)
+        .execute(tx.conn())
+        .await?;
+    let last: Option<String> = sqlx::query_scalar(
+        "SELECT mr_number FROM clinic.patients
+          WHERE tenant_id = $1 AND mr_number >= 'MR-0' AND mr_number < 'MR-:'
+          ORDER BY mr_number DESC LIMIT 1",
+    )
+    .bind(tenant)
+    .fetch_optional(tx.conn())
+    .await?;
+    let n = last
+        .and_then(|m| m.trim_start_matches("MR-").parse::<u64>().ok())
+        .unwrap_or(0);
+    Ok(format!("MR-{:06}", n + 1))
+}
+
+/// Updates a patient's demographics and identifiers; false when no such
+/// patient (in this tenant).
 pub async fn update(tx: &mut TenantTx, id: PatientId, p: &PatientUpdate) -> Result<bool> {
     let tenant = tx.tenant();
+    let keys = tx.keys_for_write().await?;
+    let sealed = seal(
+        &keys,
+        id,
+        p.cnic.as_ref(),
+        p.phone.as_ref(),
+        p.address.as_ref(),
+    )?;
     let n = sqlx::query(
         "UPDATE clinic.patients
-            SET full_name = $3, father_or_husband_name = $4, sex = $5, date_of_birth = $6
+            SET full_name = $3, father_or_husband_name = $4, sex = $5, date_of_birth = $6,
+                cnic_enc = $7, cnic_bidx = $8, phone_enc = $9, phone_bidx = $10, address_enc = $11
           WHERE tenant_id = $1 AND id = $2",
     )
     .bind(tenant)
@@ -136,6 +336,11 @@ pub async fn update(tx: &mut TenantTx, id: PatientId, p: &PatientUpdate) -> Resu
     .bind(&p.father_or_husband_name)
     .bind(p.sex.as_str())
     .bind(p.date_of_birth)
+    .bind(sealed.cnic)
+    .bind(sealed.cnic_bidx)
+    .bind(sealed.phone)
+    .bind(sealed.phone_bidx)
+    .bind(sealed.address)
     .execute(tx.conn())
     .await?
     .rows_affected();
@@ -148,4 +353,46 @@ pub struct PatientUpdate {
     pub father_or_husband_name: String,
     pub sex: Sex,
     pub date_of_birth: Option<NaiveDate>,
+    pub cnic: Option<Cnic>,
+    pub phone: Option<Phone>,
+    pub address: Option<Address>,
+}
+
+/// Sets the identifiers of many existing patients in one statement (data
+/// loads such as the search benchmark). Rows of other tenants are untouched.
+pub async fn set_identifiers_many(
+    tx: &mut TenantTx,
+    rows: &[(PatientId, Option<Cnic>, Option<Phone>, Option<Address>)],
+) -> Result<u64> {
+    let tenant = tx.tenant();
+    let keys = tx.keys_for_write().await?;
+    let mut sealed = Vec::with_capacity(rows.len());
+    for (id, cnic, phone, address) in rows {
+        sealed.push(seal(
+            &keys,
+            *id,
+            cnic.as_ref(),
+            phone.as_ref(),
+            address.as_ref(),
+        )?);
+    }
+    let column = |f: fn(&Sealed) -> &Option<Vec<u8>>| pluck(&sealed, f);
+    let done = sqlx::query(
+        "UPDATE clinic.patients p
+            SET cnic_enc = v.cnic_enc, cnic_bidx = v.cnic_bidx, phone_enc = v.phone_enc,
+                phone_bidx = v.phone_bidx, address_enc = v.address_enc
+           FROM UNNEST($2::uuid[], $3::bytea[], $4::bytea[], $5::bytea[], $6::bytea[], $7::bytea[])
+                AS v(id, cnic_enc, cnic_bidx, phone_enc, phone_bidx, address_enc)
+          WHERE p.tenant_id = $1 AND p.id = v.id",
+    )
+    .bind(tenant)
+    .bind(rows.iter().map(|r| r.0.as_uuid()).collect::<Vec<_>>())
+    .bind(column(|s| &s.cnic))
+    .bind(column(|s| &s.cnic_bidx))
+    .bind(column(|s| &s.phone))
+    .bind(column(|s| &s.phone_bidx))
+    .bind(column(|s| &s.address))
+    .execute(tx.conn())
+    .await?;
+    Ok(done.rows_affected())
 }

@@ -1,5 +1,6 @@
 //! Patient rules: what a list returns, what opening a record means.
 
+use super::identifiers::{optional, Address, Cnic, Phone};
 use super::model::{Patient, PatientPage, PatientQuery, MAX_PAGE, PAGE_SIZE};
 use super::repo;
 use crate::auth::Session;
@@ -44,42 +45,35 @@ pub async fn list(
     })
 }
 
-/// Demographics as typed into the edit form.
-#[derive(Debug, Clone)]
+/// Demographics and identifiers as typed into the registration or edit form.
+#[derive(Debug, Clone, Default)]
 pub struct PatientEdit {
     pub full_name: String,
     pub father_or_husband_name: String,
     pub sex: String,
     /// `YYYY-MM-DD` or empty.
     pub date_of_birth: String,
+    /// Empty when not given.
+    pub cnic: String,
+    pub phone: String,
+    pub address: String,
 }
 
-/// Saves an edit after checking every field; errors name the field and say
-/// what to fix (nothing is saved until all are right).
-#[tracing::instrument(level = "debug", skip_all, fields(user = %session.user_id, patient = %id))]
-pub async fn update(
-    tx: &mut TenantTx,
-    session: &Session,
-    id: PatientId,
-    edit: &PatientEdit,
-) -> Result<Patient> {
-    session.require(Permission::PatientsWrite)?;
-    let full_name = edit
-        .full_name
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ");
+fn collapse(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Checks every field; errors name the field and say what to fix (nothing is
+/// saved until all are right).
+fn validate(edit: &PatientEdit) -> Result<repo::PatientUpdate> {
+    let full_name = collapse(&edit.full_name);
     if full_name.is_empty() || full_name.chars().count() > 200 {
         return Err(Error::validation(
             "full_name",
             "Enter the patient's full name (up to 200 characters).",
         ));
     }
-    let guardian = edit
-        .father_or_husband_name
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ");
+    let guardian = collapse(&edit.father_or_husband_name);
     if guardian.chars().count() > 200 {
         return Err(Error::validation(
             "father_or_husband_name",
@@ -107,14 +101,74 @@ pub async fn update(
         }
         Some(d)
     };
-    let update = repo::PatientUpdate {
+    Ok(repo::PatientUpdate {
         full_name,
         father_or_husband_name: guardian,
         sex,
         date_of_birth,
-    };
+        cnic: optional(&edit.cnic, Cnic::parse).map_err(|m| Error::validation("cnic", m))?,
+        phone: optional(&edit.phone, Phone::parse).map_err(|m| Error::validation("phone", m))?,
+        address: optional(&edit.address, Address::parse)
+            .map_err(|m| Error::validation("address", m))?,
+    })
+}
+
+/// Saves an edit after checking every field.
+#[tracing::instrument(level = "debug", skip_all, fields(user = %session.user_id, patient = %id))]
+pub async fn update(
+    tx: &mut TenantTx,
+    session: &Session,
+    id: PatientId,
+    edit: &PatientEdit,
+) -> Result<Patient> {
+    session.require(Permission::PatientsWrite)?;
+    let update = validate(edit)?;
     if !repo::update(tx, id, &update).await? {
         return Err(Error::NotFound);
     }
     repo::get(tx, id).await?.ok_or(Error::NotFound)
+}
+
+/// What registering a patient did.
+#[derive(Debug, Clone)]
+pub enum Registration {
+    Registered(Patient),
+    /// Nothing was saved: these patients of the clinic have the same CNIC or
+    /// phone. The operator opens one of them or registers anyway.
+    PossibleDuplicates(Vec<Patient>),
+}
+
+/// Registers a new patient with the clinic's next MR number. Unless
+/// `register_anyway`, a CNIC or phone already on file stops it with the
+/// matching patients (families often share a phone, so it is a warning).
+#[tracing::instrument(level = "debug", skip_all, fields(user = %session.user_id))]
+pub async fn register(
+    tx: &mut TenantTx,
+    session: &Session,
+    edit: &PatientEdit,
+    register_anyway: bool,
+) -> Result<Registration> {
+    session.require(Permission::PatientsWrite)?;
+    let p = validate(edit)?;
+    if !register_anyway {
+        let same = repo::with_same_identifiers(tx, p.cnic.as_ref(), p.phone.as_ref(), 5).await?;
+        if !same.is_empty() {
+            return Ok(Registration::PossibleDuplicates(same));
+        }
+    }
+    let new = repo::NewPatient {
+        mr_number: repo::next_mr_number(tx).await?,
+        full_name: p.full_name,
+        father_or_husband_name: p.father_or_husband_name,
+        sex: p.sex,
+        date_of_birth: p.date_of_birth,
+        cnic: p.cnic,
+        phone: p.phone,
+        address: p.address,
+    };
+    let ids = repo::insert_many(tx, std::slice::from_ref(&new)).await?;
+    let id = ids.first().copied().ok_or(Error::NotFound)?;
+    Ok(Registration::Registered(
+        repo::get(tx, id).await?.ok_or(Error::NotFound)?,
+    ))
 }

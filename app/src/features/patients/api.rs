@@ -1,6 +1,6 @@
 //! Patient server functions: thin — authenticate, require, call the service.
 
-use super::dto::{PatientDto, PatientPageDto};
+use super::dto::{PatientDto, PatientPageDto, RegistrationDto};
 use crate::error::AppError;
 use leptos::prelude::*;
 
@@ -30,7 +30,9 @@ pub async fn get_patient(id: String) -> Result<PatientDto, AppError> {
     Ok(patient.into())
 }
 
-/// Saves edited demographics; on success the form's draft is discarded.
+/// Saves edited demographics and identifiers; on success the form's draft is
+/// discarded.
+#[allow(clippy::too_many_arguments)]
 #[server(prefix = "/api", endpoint = "patients/update")]
 pub async fn update_patient(
     id: String,
@@ -38,6 +40,9 @@ pub async fn update_patient(
     father_or_husband_name: String,
     sex: String,
     date_of_birth: String,
+    #[server(default)] cnic: String,
+    #[server(default)] phone: String,
+    #[server(default)] address: String,
 ) -> Result<PatientDto, AppError> {
     use crate::server::authed;
     use healipro_core::patients::service::{self, PatientEdit};
@@ -49,9 +54,53 @@ pub async fn update_patient(
         father_or_husband_name,
         sex,
         date_of_birth,
+        cnic,
+        phone,
+        address,
     };
     let patient = service::update(&mut tx, &session, id, &edit).await?;
     drafts::discard(&mut tx, &session, &format!("patient-edit:{id}")).await?;
     tx.commit().await?;
     Ok(patient.into())
+}
+
+/// Registers a new patient. When the CNIC or phone is already on file and
+/// `register_anyway` is false, nothing is saved and the matching patients come
+/// back so the operator can open one of them instead.
+#[allow(clippy::too_many_arguments)]
+#[server(prefix = "/api", endpoint = "patients/register")]
+pub async fn register_patient(
+    full_name: String,
+    father_or_husband_name: String,
+    sex: String,
+    date_of_birth: String,
+    #[server(default)] cnic: String,
+    #[server(default)] phone: String,
+    #[server(default)] address: String,
+    #[server(default)] register_anyway: bool,
+) -> Result<RegistrationDto, AppError> {
+    use crate::server::authed;
+    use healipro_core::patients::service::{self, PatientEdit, Registration};
+    use healipro_core::{drafts, rbac::Permission};
+    let (session, mut tx) = authed(Permission::PatientsWrite).await?;
+    let edit = PatientEdit {
+        full_name,
+        father_or_husband_name,
+        sex,
+        date_of_birth,
+        cnic,
+        phone,
+        address,
+    };
+    let outcome = match service::register(&mut tx, &session, &edit, register_anyway).await? {
+        Registration::Registered(p) => {
+            drafts::discard(&mut tx, &session, "patient-new").await?;
+            RegistrationDto::Registered(p.into())
+        }
+        Registration::PossibleDuplicates(same) => {
+            RegistrationDto::PossibleDuplicates(same.into_iter().map(Into::into).collect())
+        }
+    };
+    tx.commit().await?;
+    Ok(outcome)
 }

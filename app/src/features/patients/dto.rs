@@ -13,6 +13,19 @@ pub struct PatientDto {
     pub sex_code: String,
     /// `YYYY-MM-DD` or empty, for the edit form.
     pub date_of_birth_iso: String,
+    /// `12345-1234567-1`, or empty.
+    pub cnic: String,
+    /// As the front desk writes it (`0300-1234567`), or empty.
+    pub phone: String,
+    pub address: String,
+}
+
+/// The answer to a registration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RegistrationDto {
+    Registered(PatientDto),
+    /// Nothing saved: patients of this clinic with the same CNIC or phone.
+    PossibleDuplicates(Vec<PatientDto>),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -39,6 +52,9 @@ impl From<healipro_core::patients::Patient> for PatientDto {
                 .map(|d| d.format("%Y-%m-%d").to_string())
                 .unwrap_or_default(),
             date_of_birth: p.date_of_birth.map(|d| d.format("%d %b %Y").to_string()),
+            cnic: p.cnic.map(|c| c.formatted()).unwrap_or_default(),
+            phone: p.phone.map(|p| p.display()).unwrap_or_default(),
+            address: p.address.map(|a| a.as_str().to_owned()).unwrap_or_default(),
         }
     }
 }
