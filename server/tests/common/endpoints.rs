@@ -40,6 +40,25 @@ pub const ENDPOINTS: &[Endpoint] = &[
             ("father_or_husband_name", ""),
             ("sex", "female"),
             ("date_of_birth", ""),
+            ("cnic", "35202-1234567-1"),
+            ("phone", "0300-1234567"),
+            ("address", "House 1, Lahore"),
+        ],
+    ),
+    (
+        // An empty name: an allowed call is refused by validation (400) and
+        // registers nobody.
+        "/api/patients/register",
+        Need::Permission(P::PatientsWrite),
+        &[
+            ("full_name", ""),
+            ("father_or_husband_name", ""),
+            ("sex", "female"),
+            ("date_of_birth", ""),
+            ("cnic", "35202-1234567-1"),
+            ("phone", ""),
+            ("address", ""),
+            ("register_anyway", "false"),
         ],
     ),
     (
