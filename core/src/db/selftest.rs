@@ -49,6 +49,7 @@ impl Report {
 pub async fn run(app: &Db, owner: &OwnerDb) -> Result<Report> {
     let app_role = app.role_name().await?;
     let mut checks = catalog(owner, &app_role).await?;
+    checks.extend(encrypted_columns(owner).await?);
     checks.extend(fail_closed(app, owner).await?);
     checks.extend(pool_hygiene(app).await?);
     checks.extend(cross_tenant(app, owner).await?);
@@ -302,6 +303,68 @@ async fn owner_count(owner: &OwnerDb, table: &str, tenant: Option<TenantId>) -> 
         q = q.bind(t);
     }
     Ok(q.fetch_one(&owner.pool).await?)
+}
+
+/// Encrypted columns: `crypto::ENCRYPTED_COLUMNS` and the schema agree. Every
+/// `clinic` column named `*_enc` is `bytea` and in the list (so it is covered
+/// by key rotation), every listed column exists as `bytea`, and a listed
+/// blind index is a `bytea` column beside it.
+pub async fn encrypted_columns(owner: &OwnerDb) -> Result<Vec<Check>> {
+    use crate::crypto::ENCRYPTED_COLUMNS;
+    let found: Vec<(String, String, String)> = sqlx::query_as(
+        "SELECT c.relname::text, a.attname::text, format_type(a.atttypid, a.atttypmod)
+           FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+           JOIN pg_namespace n ON n.oid = c.relnamespace
+          WHERE n.nspname = 'clinic' AND c.relkind IN ('r', 'p') AND a.attnum > 0
+            AND NOT a.attisdropped",
+    )
+    .fetch_all(&owner.pool)
+    .await?;
+    let type_of = |table: &str, column: &str| {
+        found
+            .iter()
+            .find(|(t, c, _)| t == table && c == column)
+            .map(|(_, _, ty)| ty.as_str())
+    };
+    let mut problems = Vec::new();
+    for (table, column, ty) in found.iter().filter(|(_, c, _)| c.ends_with("_enc")) {
+        let listed = ENCRYPTED_COLUMNS
+            .iter()
+            .any(|e| e.table == table && e.column == column);
+        if !listed {
+            problems.push(format!(
+                "clinic.{table}.{column} looks encrypted but is not in crypto::ENCRYPTED_COLUMNS"
+            ));
+        }
+        if ty != "bytea" {
+            problems.push(format!("clinic.{table}.{column} is {ty}, not bytea"));
+        }
+    }
+    for e in ENCRYPTED_COLUMNS {
+        if type_of(e.table, e.column) != Some("bytea") {
+            problems.push(format!(
+                "listed clinic.{}.{} is not a bytea column",
+                e.table, e.column
+            ));
+        }
+        if let Some(bidx) = e.blind_index {
+            if type_of(e.table, bidx) != Some("bytea") {
+                problems.push(format!(
+                    "blind index clinic.{}.{bidx} is not a bytea column",
+                    e.table
+                ));
+            }
+        }
+    }
+    Ok(vec![Check::new(
+        "catalog: encrypted columns match crypto::ENCRYPTED_COLUMNS",
+        problems.is_empty(),
+        if problems.is_empty() {
+            format!("{} encrypted columns", ENCRYPTED_COLUMNS.len())
+        } else {
+            problems.join("; ")
+        },
+    )])
 }
 
 /// Fail closed: through the runtime role, with no tenant, an empty tenant or an
