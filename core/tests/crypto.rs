@@ -715,3 +715,26 @@ async fn crypto_shred_makes_a_tenants_ciphertexts_unreadable_and_leaves_others()
     // Field::column covers every field (compile-time list, runtime sanity).
     assert_eq!(Field::PatientCnic.column().blind_index, Some("cnic_bidx"));
 }
+
+#[tokio::test]
+async fn the_catalog_check_goes_red_for_an_unlisted_encrypted_column() {
+    use healipro_core::selftest;
+    let db = TestDb::new().await;
+    let pass = selftest::encrypted_columns(&db.owner).await.unwrap();
+    assert!(pass.iter().all(|c| c.ok), "{pass:?}");
+    db.owner_exec("ALTER TABLE clinic.patients ADD COLUMN notes_enc bytea")
+        .await;
+    let red = selftest::encrypted_columns(&db.owner).await.unwrap();
+    assert!(
+        red.iter()
+            .any(|c| !c.ok && c.detail.contains("clinic.patients.notes_enc")),
+        "{red:?}"
+    );
+    db.owner_exec("ALTER TABLE clinic.patients DROP COLUMN notes_enc; ALTER TABLE clinic.patients ALTER COLUMN address_enc TYPE text")
+        .await;
+    let red = selftest::encrypted_columns(&db.owner).await.unwrap();
+    assert!(
+        red.iter().any(|c| !c.ok && c.detail.contains("not bytea")),
+        "{red:?}"
+    );
+}
