@@ -415,9 +415,10 @@ pub fn server_env(ctx: &Ctx) -> Result<BTreeMap<String, String>> {
     Ok(env)
 }
 
-/// The development server key (`.healipro/server.key`: 32 random bytes as
-/// hex, mode 600), created on first use. It seals TOTP secrets and the JWT
-/// private keys in the dev database, so it is never replaced once it exists.
+/// The development master key file (`.healipro/server.key`, mode 600: one
+/// `<id> <64 hex>` line per key, the last active), created on first use. It
+/// wraps every tenant's keys and the JWT private keys in the dev database, so
+/// it is never replaced once it exists (`healipro keys rotate-kek` adds keys).
 pub fn ensure_server_key(ctx: &Ctx) -> Result<PathBuf> {
     use rand::RngCore;
     let path = ctx.state_dir.join("server.key");
@@ -437,7 +438,11 @@ pub fn ensure_server_key(ctx: &Ctx) -> Result<PathBuf> {
         .mode(0o600)
         .open(&path)
         .map_err(|e| anyhow!("cannot create {}: {e}", path.display()))?;
-    writeln!(file, "{hex}")?;
+    writeln!(
+        file,
+        "# Healipro master keys (development). Never commit or copy into the database."
+    )?;
+    writeln!(file, "kek-dev-1 {hex}")?;
     Ok(path)
 }
 
