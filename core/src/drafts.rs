@@ -1,9 +1,11 @@
 //! Autosaved form drafts: one per user and form key, saved every few seconds
 //! while someone types and when the screen locks, offered back after sign-in.
 //! Any form can use them; each form kind names the permission it needs, so a
-//! draft is only as reachable as the form itself.
+//! draft is only as reachable as the form itself. Payloads hold whatever was
+//! typed (identifiers included), so they are encrypted like any field.
 
 use crate::auth::Session;
+use crate::crypto::Field;
 use crate::db::TenantTx;
 use crate::rbac::Permission;
 use crate::{Error, Result};
@@ -53,16 +55,24 @@ pub async fn save(
             "This draft is too large to keep.",
         ));
     }
+    // Every save is a new row id, so the id and the ciphertext bound to it
+    // are replaced together.
+    let id = uuid::Uuid::new_v4();
+    let sealed = tx
+        .keys_for_write()
+        .await?
+        .encrypt(Field::DraftPayload, id, payload.as_bytes())?;
     sqlx::query(
-        "INSERT INTO clinic.drafts (tenant_id, user_id, form_key, payload)
-         VALUES ($1, $2, $3, $4)
+        "INSERT INTO clinic.drafts (tenant_id, user_id, form_key, id, payload_enc)
+         VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT (tenant_id, user_id, form_key) DO UPDATE
-            SET payload = EXCLUDED.payload, updated_at = now()",
+            SET id = EXCLUDED.id, payload_enc = EXCLUDED.payload_enc, updated_at = now()",
     )
     .bind(tx.tenant())
     .bind(session.user_id)
     .bind(form_key)
-    .bind(payload)
+    .bind(id)
+    .bind(sealed)
     .execute(tx.conn())
     .await?;
     Ok(())
@@ -70,8 +80,8 @@ pub async fn save(
 
 pub async fn get(tx: &mut TenantTx, session: &Session, form_key: &str) -> Result<Option<Draft>> {
     authorize(session, form_key)?;
-    let row: Option<(String, chrono::DateTime<chrono::Utc>)> = sqlx::query_as(
-        "SELECT payload, updated_at FROM clinic.drafts
+    let row: Option<(uuid::Uuid, Vec<u8>, chrono::DateTime<chrono::Utc>)> = sqlx::query_as(
+        "SELECT id, payload_enc, updated_at FROM clinic.drafts
           WHERE tenant_id = $1 AND user_id = $2 AND form_key = $3",
     )
     .bind(tx.tenant())
@@ -79,7 +89,13 @@ pub async fn get(tx: &mut TenantTx, session: &Session, form_key: &str) -> Result
     .bind(form_key)
     .fetch_optional(tx.conn())
     .await?;
-    Ok(row.map(|(payload, updated_at)| Draft {
+    let Some((id, sealed, updated_at)) = row else {
+        return Ok(None);
+    };
+    let plain = tx.decrypt(Field::DraftPayload, id, &sealed).await?;
+    let payload = String::from_utf8(plain)
+        .map_err(|_| Error::Internal("a draft payload is not text".into()))?;
+    Ok(Some(Draft {
         form_key: form_key.to_owned(),
         payload,
         updated_at,

@@ -126,6 +126,19 @@ async fn every_encrypted_column_round_trips_through_its_real_code_path() {
         enrolment.secret_base32, again.secret_base32,
         "pending secret read back"
     );
+    // A draft payload.
+    let (operator, _) = db.login(&clinic, "operator").await;
+    let mut tx = db.app.tenant_tx_for(clinic.id).await.unwrap();
+    let key = format!("patient-edit:{}", p.id);
+    healipro_core::drafts::save(&mut tx, &operator, &key, "{\"cnic\":\"x\"}")
+        .await
+        .unwrap();
+    let draft = healipro_core::drafts::get(&mut tx, &operator, &key)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(draft.payload, "{\"cnic\":\"x\"}");
+    tx.commit().await.unwrap();
     for column in ENCRYPTED_COLUMNS {
         let n: i64 = sqlx::query_scalar(&format!(
             "SELECT count(*) FROM clinic.{} WHERE {} IS NOT NULL AND get_byte({}, 0) = 1",
@@ -265,6 +278,21 @@ async fn a_database_dump_contains_no_identifier_plaintext() {
         .await;
     }
     let secret = db.enrol_totp(&clinic, "operator").await;
+    // An autosaved draft of a form with identifiers typed into it.
+    let mut tx = db.app.tenant_tx_for(clinic.id).await.unwrap();
+    let draft = format!(
+        "{{\"cnic\":\"{}\",\"phone\":\"{}\",\"address\":\"{}\"}}",
+        known[1].0, known[1].1, known[1].2
+    );
+    healipro_core::drafts::save(&mut tx, &session, "patient-edit:new", &draft)
+        .await
+        .unwrap();
+    let read = healipro_core::drafts::get(&mut tx, &session, "patient-edit:new")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(read.payload, draft);
+    tx.commit().await.unwrap();
     let pg_dump = std::env::var("HEALIPRO_PG_DUMP").unwrap_or_else(|_| {
         let debian = "/usr/lib/postgresql/15/bin/pg_dump";
         if std::path::Path::new(debian).exists() {

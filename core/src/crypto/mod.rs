@@ -31,6 +31,7 @@ pub enum Field {
     PatientAddress,
     UserTotpSecret,
     UserTotpPending,
+    DraftPayload,
 }
 
 /// Where a field is stored. Every table here keys its rows by `id`.
@@ -74,6 +75,12 @@ pub const ENCRYPTED_COLUMNS: &[Column] = &[
         field: Field::UserTotpPending,
         table: "users",
         column: "totp_pending_enc",
+        blind_index: None,
+    },
+    Column {
+        field: Field::DraftPayload,
+        table: "drafts",
+        column: "payload_enc",
         blind_index: None,
     },
 ];
@@ -126,6 +133,7 @@ mod tests {
             Field::PatientAddress,
             Field::UserTotpSecret,
             Field::UserTotpPending,
+            Field::DraftPayload,
         ] {
             assert_eq!(ENCRYPTED_COLUMNS.iter().filter(|c| c.field == f).count(), 1);
             assert!(f.column().column.ends_with("_enc"));
