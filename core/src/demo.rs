@@ -9,7 +9,7 @@ use crate::patients::repo::{self as patients_repo, NewPatient};
 use crate::patients::{Address, Cnic, Phone, Sex};
 use crate::rbac::Role;
 use crate::{tenants, Result};
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
@@ -93,7 +93,10 @@ impl Names {
                     rng.gen_range(1..=28),
                 );
                 let date_of_birth = if rng.gen_bool(0.9) { dob } else { None };
-                let (cnic, phone, address) = demo_identifiers(&mut rng, sex);
+                // Children have no CNIC yet (a B-form instead); everyone
+                // has a phone (often a parent's) and an address.
+                let adult = date_of_birth.is_none_or(|d| d.year() <= 2007);
+                let (cnic, phone, address) = demo_identifiers(&mut rng, sex, adult);
                 NewPatient {
                     mr_number: format!("MR-{n:06}"),
                     full_name: format!("{given} {family}"),
@@ -110,10 +113,11 @@ impl Names {
 }
 
 /// A plausible CNIC (province digit first; the last digit odd for men, even
-/// for women), mobile number and address; most patients have all three.
+/// for women; adults only), mobile number and address.
 pub fn demo_identifiers(
     rng: &mut StdRng,
     sex: Sex,
+    adult: bool,
 ) -> (Option<Cnic>, Option<Phone>, Option<Address>) {
     const AREAS: &[&str] = &[
         "Gulberg III, Lahore",
@@ -144,15 +148,9 @@ pub fn demo_identifiers(
         AREAS[rng.gen_range(0..AREAS.len())]
     );
     (
-        rng.gen_bool(0.85)
-            .then(|| Cnic::parse(&cnic).ok())
-            .flatten(),
-        rng.gen_bool(0.9)
-            .then(|| Phone::parse(&phone).ok())
-            .flatten(),
-        rng.gen_bool(0.8)
-            .then(|| Address::parse(&address).ok())
-            .flatten(),
+        adult.then(|| Cnic::parse(&cnic).ok()).flatten(),
+        Phone::parse(&phone).ok(),
+        Address::parse(&address).ok(),
     )
 }
 
