@@ -237,9 +237,13 @@ impl MasterKeys {
         })
     }
 
-    /// Encrypts `plaintext` under the active key, bound to `context`: a
-    /// wrapped value copied to another row does not unwrap. Returns the key id.
+    /// Encrypts `plaintext` under the active key (re-read from the key file),
+    /// bound to `context`: a wrapped value copied to another row does not
+    /// unwrap. Returns the key id.
     pub fn wrap(&self, context: &[u8], plaintext: &[u8]) -> Result<(String, Vec<u8>)> {
+        // Wrapping is rare (a new tenant, a rotation): read the file again so
+        // a key added by `rotate-kek` in another process becomes active here.
+        self.reload()?;
         let kek = self.active();
         let sealed = seal(kek.key.expose_secret(), context, plaintext)?;
         Ok((kek.id.clone(), sealed))
@@ -372,8 +376,11 @@ mod tests {
         let keys = MasterKeys::load(&path).unwrap();
         assert_eq!(keys.ids(), vec![LEGACY_ID.to_owned()]);
         let (old, wrapped) = keys.wrap(b"c", b"v").unwrap();
+        let running_server = MasterKeys::load(&path).unwrap();
         let new = keys.add_key_to_file().unwrap();
         assert_eq!(keys.active_id(), new);
+        // A process loaded before the rotation wraps under the new key too.
+        assert_eq!(running_server.wrap(b"c", b"v").unwrap().0, new);
         // Another process loading the file sees both keys.
         let other = MasterKeys::load(&path).unwrap();
         assert_eq!(other.unwrap(&old, b"c", &wrapped).unwrap(), b"v");
