@@ -2,12 +2,14 @@
 //!
 //! - `run`   install tools, start the dev database, build, migrate, seed, serve
 //! - `cli`   build, then run the server binary with arguments
-//! - `test`  the CI command (fmt, clippy, wasm guard, build, tests, e2e)
+//! - `test`  the CI command (fmt, clippy, wasm guard, tests, fuzz, build, e2e)
 //! - `db`    the private PostgreSQL cluster in `.healipro/pg`
 //! - `tools` install/verify the toolchain
 //! - `bench` benchmarks
+//! - `fuzz`  the identifier parsers under libFuzzer
 
 mod bench;
+mod fuzz;
 mod pg;
 mod test;
 mod tls;
@@ -45,8 +47,8 @@ enum Cmd {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
-    /// The CI command: tools, fmt, clippy, wasm guard, db, build, Rust tests,
-    /// end-to-end tests; ends with `xtask: N passed, N failed`.
+    /// The CI command: tools, fmt, clippy, wasm guard, db, Rust tests, a short
+    /// fuzz run, build, end-to-end tests; ends with `xtask: N passed, N failed`.
     Test,
     /// Manage the private PostgreSQL cluster in `.healipro/pg`.
     Db {
@@ -55,6 +57,13 @@ enum Cmd {
     },
     /// Install (or verify) every tool the build and the tests need.
     Tools,
+    /// Fuzz the identifier parsers (CNIC, phone, address, search box) with
+    /// cargo-fuzz; fails on a crash and names the input that caused it.
+    Fuzz {
+        /// How long to fuzz, in seconds.
+        #[arg(long, default_value_t = 60)]
+        seconds: u64,
+    },
     /// Run a benchmark: `cargo xtask bench <name> [args...]`.
     Bench {
         /// Benchmark name.
@@ -110,6 +119,7 @@ fn real_main(cli: Cli) -> Result<ExitCode> {
             DbCmd::Psql { args } => pg::psql_owner(&ctx, &args)?,
         },
         Cmd::Tools => tools::ensure_tools(&ctx)?,
+        Cmd::Fuzz { seconds } => fuzz::run(&ctx, seconds)?,
         Cmd::Bench { name, args } => bench::run(&ctx, &name, &args)?,
     }
     Ok(ExitCode::SUCCESS)

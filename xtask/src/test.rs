@@ -8,11 +8,13 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 
+use crate::fuzz;
 use crate::pg::{self, Pg};
 use crate::tools;
 use crate::util::{self, Ctx};
 
 const E2E_DB: &str = "healipro_e2e";
+const FUZZ_SECONDS: u64 = 20;
 
 enum Outcome {
     Passed,
@@ -204,6 +206,12 @@ pub fn run(ctx: &Ctx) -> Result<ExitCode> {
         }
         util::run(cargo(ctx, &["test", "--workspace", "--exclude", "frontend"]).envs(&env))?;
         Ok(None)
+    });
+
+    // Briefly: enough to catch a parser change that breaks an invariant on
+    // inputs nobody wrote a test for; `cargo xtask fuzz` runs longer.
+    r.step(&format!("fuzz ({FUZZ_SECONDS} s)"), || {
+        fuzz::run(ctx, FUZZ_SECONDS).map(|()| None)
     });
 
     // After the Rust tests: `cargo test` also (re)builds the `healipro` binary,

@@ -12,6 +12,8 @@ use anyhow::{anyhow, bail, Context, Result};
 use crate::util::{self, Ctx};
 
 pub const CARGO_LEPTOS_VERSION: &str = "0.3.11";
+/// Builds on stable with `--sanitizer none` (no `-Z` flag reaches rustc).
+pub const CARGO_FUZZ_VERSION: &str = "0.13.2";
 pub const PG_BIN_DIR: &str = "/usr/lib/postgresql/15/bin";
 pub const CHROMIUM: &str = "/usr/bin/chromium";
 
@@ -20,10 +22,11 @@ pub const CHROMIUM: &str = "/usr/bin/chromium";
 pub fn ensure_tools(ctx: &Ctx) -> Result<()> {
     util::step("checking tools");
     type Check = fn(&Ctx) -> Result<()>;
-    let checks: [(&str, Check); 7] = [
+    let checks: [(&str, Check); 8] = [
         ("wasm32 target", ensure_wasm_target),
         ("cargo-leptos", ensure_cargo_leptos),
         ("wasm-bindgen-cli", ensure_wasm_bindgen),
+        ("cargo-fuzz", ensure_cargo_fuzz),
         ("sass + wasm-opt", ensure_npm_tools),
         ("PostgreSQL 15", ensure_postgres),
         ("chromium", ensure_chromium),
@@ -111,6 +114,43 @@ fn ensure_cargo_leptos(ctx: &Ctx) -> Result<()> {
         }
         other => bail!(
             "cargo-leptos still reports {:?} after installing {want}; is another cargo-leptos earlier on PATH?",
+            other
+        ),
+    }
+}
+
+/// cargo-fuzz, into `$CARGO_HOME/bin` beside cargo-leptos. Its published
+/// lock file builds here as it is.
+pub fn ensure_cargo_fuzz(ctx: &Ctx) -> Result<()> {
+    let want = CARGO_FUZZ_VERSION;
+    match tool_version("cargo", &["fuzz", "--version"]) {
+        Some(v) if v == want => {
+            util::ok(format!("cargo-fuzz {want} already installed"));
+            return Ok(());
+        }
+        Some(v) => util::note(format!("cargo-fuzz {v} found, need {want}")),
+        None => {}
+    }
+    util::step(format!(
+        "installing cargo-fuzz {want} (≈1 min, once per machine)"
+    ));
+    let target = ctx.tools_dir.join("build/cargo-fuzz-target");
+    util::run(install_cmd(&target).args([
+        "install",
+        "cargo-fuzz",
+        "--version",
+        want,
+        "--locked",
+        "--force",
+    ]))?;
+    let _ = fs::remove_dir_all(&target);
+    match tool_version("cargo", &["fuzz", "--version"]) {
+        Some(v) if v == want => {
+            util::ok(format!("cargo-fuzz {want} installed"));
+            Ok(())
+        }
+        other => bail!(
+            "cargo-fuzz still reports {:?} after installing {want}; is another cargo-fuzz earlier on PATH?",
             other
         ),
     }

@@ -84,7 +84,9 @@ impl PatientQuery {
                 return PatientQuery::Cnic(cnic);
             }
         }
-        if (q.starts_with('+') || q.starts_with('0')) && digits >= 10 {
+        // MR numbers never start with `+`, so any length `Phone` accepts (8
+        // digits abroad) is a phone; `0…` needs 10 digits to not be an MR number.
+        if q.starts_with('+') || (q.starts_with('0') && digits >= 10) {
             if let Ok(phone) = Phone::parse(&q) {
                 return PatientQuery::Phone(phone);
             }
@@ -171,6 +173,11 @@ mod tests {
             ),
             // Too short for a phone: an MR number.
             ("0300123", PatientQuery::MrPrefix("MR-0300123".into())),
+            // The shortest numbers abroad are still phones.
+            (
+                "+1234 5678",
+                PatientQuery::Phone(Phone::parse("+12345678").unwrap()),
+            ),
         ];
         for (raw, want) in cases {
             assert_eq!(PatientQuery::parse(raw), want, "{raw:?}");
