@@ -8,6 +8,7 @@ use healipro_core::crypto::{rotation, MasterKeys};
 use healipro_core::db::{selftest, Db, OwnerDb};
 use healipro_core::demo::{self, DemoLogin};
 use healipro_core::ids::TenantId;
+use healipro_core::patients::{self, Address, Cnic, Phone};
 use healipro_core::tenants;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -119,6 +120,24 @@ pub enum DemoCmd {
         /// Where to write the logins as JSON (kept private: mode 600).
         #[arg(long)]
         logins: PathBuf,
+    },
+    /// Load tool for `cargo xtask bench search` (hidden: it writes made-up
+    /// identifiers): in every clinic whose code is PREFIX<n>, gives each
+    /// patient without a CNIC the CNIC, mobile number and address derived from
+    /// n and the number in its MR number (see `bench_identifiers`), in
+    /// batches. Patients that have a CNIC are left alone, so it resumes.
+    #[command(hide = true)]
+    FillIdentifiers {
+        #[command(flatten)]
+        db: DbArgs,
+        #[command(flatten)]
+        key: KeyArgs,
+        /// Clinic code prefix, e.g. `bench` for bench1..bench1000.
+        #[arg(long)]
+        tenant_prefix: String,
+        /// Patients per transaction.
+        #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+        batch_size: u32,
     },
 }
 
@@ -294,6 +313,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             key,
             logins,
         }) => seed(&db, &owner, &key, &logins).await,
+        Command::Demo(DemoCmd::FillIdentifiers {
+            db,
+            key,
+            tenant_prefix,
+            batch_size,
+        }) => fill_identifiers(&db, &key, &tenant_prefix, batch_size).await,
         Command::Keys(cmd) => keys(cmd).await,
         Command::User(UserCmd::ResetPassword {
             db,
@@ -566,6 +591,99 @@ async fn seed(db: &DbArgs, owner: &OwnerArgs, key: &KeyArgs, path: &PathBuf) -> 
     Ok(())
 }
 
+/// The made-up identifiers of patient `p` of clinic `PREFIX<n>`, unique per
+/// (n, p): CNIC `3{n:05}{p:07}`, mobile `03{n:04}{p:05}` and an address.
+/// `cargo xtask bench search` searches for them (xtask/src/bench.rs,
+/// `search_cnic` and `search_phone`: keep the two in step). `None` when n or
+/// p has too many digits.
+fn bench_identifiers(n: u32, p: u32) -> Option<(Cnic, Phone, Address)> {
+    if n > 9_999 || p > 99_999 {
+        return None;
+    }
+    Some((
+        Cnic::parse(&format!("3{n:05}{p:07}")).ok()?,
+        Phone::parse(&format!("03{n:04}{p:05}")).ok()?,
+        Address::parse(&format!(
+            "House {p}, Street {}\nBench Town {n}, Lahore",
+            n % 50 + 1
+        ))
+        .ok()?,
+    ))
+}
+
+/// `MR-000123` → 123.
+fn mr_serial(mr: &str) -> Option<u32> {
+    mr.strip_prefix("MR-")?.parse().ok()
+}
+
+async fn fill_identifiers(
+    db: &DbArgs,
+    key: &KeyArgs,
+    prefix: &str,
+    batch_size: u32,
+) -> anyhow::Result<()> {
+    if prefix.is_empty() {
+        bail!("--tenant-prefix must not be empty");
+    }
+    let app = connect_app_with_keys(db, key, 2).await?;
+    let mut clinics: Vec<(u32, TenantId, String)> = rotation::tenants(&app)
+        .await?
+        .into_iter()
+        .filter_map(|(id, code)| Some((code.strip_prefix(prefix)?.parse().ok()?, id, code)))
+        .collect();
+    clinics.sort_unstable_by_key(|c| c.0);
+    if clinics.is_empty() {
+        bail!("no clinic code is `{prefix}` followed by a number (see `healipro tenant list`)");
+    }
+    let start = std::time::Instant::now();
+    let (mut filled, mut skipped) = (0usize, 0usize);
+    for (i, (n, tenant, code)) in clinics.iter().enumerate() {
+        let mut after = None;
+        loop {
+            let mut tx = app.tenant_tx_for(*tenant).await?;
+            let page = patients::repo::without_cnic(&mut tx, after, batch_size).await?;
+            let Some(last) = page.last() else {
+                break;
+            };
+            after = Some(last.0);
+            let rows: Vec<_> = page
+                .iter()
+                .filter_map(|(id, mr)| {
+                    let (cnic, phone, address) = bench_identifiers(*n, mr_serial(mr)?)?;
+                    Some((*id, Some(cnic), Some(phone), Some(address)))
+                })
+                .collect();
+            patients::repo::set_identifiers_many(&mut tx, &rows)
+                .await
+                .with_context(|| format!("filling the patients of {code} failed"))?;
+            tx.commit().await?;
+            filled += rows.len();
+            skipped += page.len() - rows.len();
+            if page.len() < batch_size as usize {
+                break;
+            }
+        }
+        let done = i + 1;
+        if done % 100 == 0 || done == clinics.len() {
+            println!(
+                "  {done}/{} clinics, {filled} patients filled ({:.0} s)",
+                clinics.len(),
+                start.elapsed().as_secs_f64()
+            );
+        }
+    }
+    println!(
+        "filled {filled} patients in {} clinics `{prefix}<n>`{}",
+        clinics.len(),
+        if skipped > 0 {
+            format!("; {skipped} skipped (MR number not MR-<n>, or n too large)")
+        } else {
+            String::new()
+        }
+    );
+    Ok(())
+}
+
 fn write_private(path: &PathBuf, contents: &str) -> anyhow::Result<()> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
@@ -795,4 +913,30 @@ async fn isolation(db: &DbArgs, owner: &OwnerArgs) -> anyhow::Result<()> {
         bail!("{failed} isolation check(s) failed");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// xtask/src/bench.rs searches for exactly these (its test `search_identifiers`).
+    #[test]
+    fn bench_identifiers_are_what_the_bench_searches() {
+        let (cnic, phone, address) = bench_identifiers(1000, 1).unwrap();
+        assert_eq!(cnic.digits(), "3010000000001");
+        assert_eq!(phone.e164(), "+923100000001");
+        assert_eq!(
+            address.as_str(),
+            "House 1, Street 1\nBench Town 1000, Lahore"
+        );
+        let (cnic, phone, _) = bench_identifiers(7, 999).unwrap();
+        assert_eq!(
+            (cnic.digits(), phone.e164()),
+            ("3000070000999", "+923000700999")
+        );
+        assert!(bench_identifiers(10_000, 1).is_none());
+        assert!(bench_identifiers(1, 100_000).is_none());
+        assert_eq!(mr_serial("MR-000123"), Some(123));
+        assert_eq!(mr_serial("X-1"), None);
+    }
 }

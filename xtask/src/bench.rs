@@ -13,6 +13,15 @@
 //!   alone, then while login clients flood `POST /api/auth/login` with correct
 //!   passwords (argon2id is deliberately expensive); prints p50/p99 of both, the
 //!   logins per second and p99(flood)/p99(idle) against a budget of 2.
+//! - `search`: on the same data, CNIC and phone lookups through the blind
+//!   indexes: pgbench running the server's search select with real blind
+//!   index values against the server's `POST /api/patients/list`, p50/p95/p99
+//!   of both side by side; budget: server p95 < 50 ms.
+//!
+//! The data is loaded by SQL, except the patients' CNIC, phone and address:
+//! they are encrypted and blind-indexed under keys only the server can
+//! unwrap, so `healipro demo fill-identifiers` (a hidden load tool of the
+//! release binary) fills them.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -45,6 +54,11 @@ const BENCHMARKS: &[(&str, &str)] = &[
         "read-one-patient p50/p99 alone, then while clients flood POST /api/auth/login \
          (argon2id); budget p99(flood) <= 2 x p99(idle)",
     ),
+    (
+        "search",
+        "CNIC and phone lookups (blind indexes): pgbench running the same select vs the \
+         server's POST /api/patients/list, p50/p95/p99; budget server p95 < 50 ms",
+    ),
 ];
 
 /// Runs the benchmark called `name` with extra `args`.
@@ -52,6 +66,7 @@ pub fn run(ctx: &Ctx, name: &str, args: &[String]) -> Result<()> {
     match name {
         "read-patient" => read_patient(ctx, args),
         "login" => login(ctx, args),
+        "search" => search(ctx, args),
         "list" | "help" | "--help" | "-h" => {
             print_benchmarks();
             Ok(())
@@ -72,7 +87,7 @@ fn names() -> String {
 }
 
 fn print_benchmarks() {
-    println!("Benchmarks (`cargo xtask bench <name> -- --help` for options):");
+    println!("Benchmarks (`cargo xtask bench <name> --help` for options):");
     for (name, about) in BENCHMARKS {
         println!("  {name:<14} {about}");
     }
@@ -85,9 +100,15 @@ fn print_benchmarks() {
 const BENCH_DB: &str = "healipro_bench";
 const TENANTS: u32 = 1000;
 const PATIENTS: u32 = 1000;
-/// Written as the database comment once the load has finished, so an
-/// interrupted load is never mistaken for a complete one.
+/// Written as the database comment once the rows are loaded, so an
+/// interrupted load is never mistaken for a complete one (the marker of
+/// databases loaded before the search benchmark: they get identifiers added).
 const LOAD_MARKER: &str = "healipro bench read-patient: 1000 tenants x 1000 patients (v1)";
+/// The comment once every patient also has a CNIC, phone and address.
+const IDENTIFIERS_MARKER: &str =
+    "healipro bench: 1000 tenants x 1000 patients with CNIC, phone, address (v2)";
+/// The clinic codes are `bench1`..`bench1000`.
+const TENANT_PREFIX: &str = "bench";
 const BENCH_USER: &str = "bench";
 const WARMUP: Duration = Duration::from_secs(2);
 /// (b) must reach this share of (a).
@@ -97,9 +118,9 @@ const BUDGET_PERCENT: f64 = 60.0;
 const NOISY_OTHER_PERCENT: f64 = 20.0;
 /// Largest share of failed HTTP requests tolerated.
 const MAX_ERROR_RATE: f64 = 0.001;
-/// The columns the server selects (core/src/patients/repo.rs).
-const PATIENT_COLUMNS: &str =
-    "id, mr_number, full_name, father_or_husband_name, sex, date_of_birth";
+/// The columns the server selects (`COLUMNS` in core/src/patients/repo.rs).
+const PATIENT_COLUMNS: &str = "id, mr_number, full_name, father_or_husband_name, sex, \
+                               date_of_birth, cnic_enc, phone_enc, address_enc";
 const PATIENT_PATH: &str = "/api/patients/get";
 const LOGIN_PATH: &str = "/api/auth/login";
 const SESSION_COOKIE: &str = "__Host-healipro_session";
@@ -111,11 +132,18 @@ const SESSION_COOKIE: &str = "__Host-healipro_session";
              server's POST /api/patients/get, 1,000 tenants x 1,000 patients"
 )]
 struct ReadPatientArgs {
+    #[command(flatten)]
+    load: Clients,
+    #[command(flatten)]
+    common: CommonArgs,
+}
+
+/// The load of a pgbench-against-HTTP benchmark.
+#[derive(clap::Args, Debug)]
+struct Clients {
     /// Concurrent clients, for pgbench and for the HTTP load generator alike.
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=128))]
     clients: u32,
-    #[command(flatten)]
-    common: CommonArgs,
 }
 
 /// Options every HTTP benchmark on the `healipro_bench` data shares.
@@ -125,7 +153,8 @@ struct CommonArgs {
     #[arg(long, default_value_t = 15, value_parser = clap::value_parser!(u64).range(1..=3600))]
     seconds: u64,
     /// How many tenants (the first K of the 1,000) get a logged-in session;
-    /// every read picks one of them and one of its 1,000 patients.
+    /// every read is in one of them (`search`: its 128 patients are spread
+    /// over them).
     #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=1000))]
     tenants: u32,
     /// Drop and reload the benchmark database even when it looks complete.
@@ -165,13 +194,17 @@ struct Prepared {
     started_cluster: bool,
     /// The runtime role on `healipro_bench`.
     app: PgUrl,
+    /// The owner role on `healipro_bench` (bypasses row-level security).
+    owner: PgUrl,
     target: Endpoint,
     server: Server,
     password: String,
 }
 
 impl Prepared {
-    fn note_cluster(&self) {
+    /// The last lines of a report.
+    fn finish(&self, total: Instant) {
+        println!("  total time {}", util::fmt_duration(total.elapsed()));
         if self.started_cluster {
             util::note(format!(
                 "PostgreSQL (port {}) was started for this run and is left running; \
@@ -179,6 +212,25 @@ impl Prepared {
                 self.port
             ));
         }
+        util::flush();
+    }
+}
+
+/// Flags the phases in which other processes took a noticeable share of the
+/// shared cores.
+fn print_noise(phases: &[(&str, &Option<CpuUse>)]) {
+    let busy: Vec<String> = phases
+        .iter()
+        .filter_map(|(phase, cpu)| Some((phase, cpu.as_ref()?.other())))
+        .filter(|(_, other)| *other > NOISY_OTHER_PERCENT)
+        .map(|(phase, other)| format!("{other:.0} % of a core during {phase}"))
+        .collect();
+    if !busy.is_empty() {
+        println!(
+            "  note: other processes used {}: everything shares the cores with them, so the \
+             numbers are noisy; rerun on an idle machine to confirm",
+            busy.join(" and ")
+        );
     }
 }
 
@@ -237,6 +289,7 @@ fn prepare(ctx: &Ctx, opts: &CommonArgs, users: u32) -> Result<Prepared> {
         port,
         started_cluster,
         app,
+        owner,
         target,
         server,
         password,
@@ -253,15 +306,33 @@ fn read_patient(ctx: &Ctx, args: &[String]) -> Result<()> {
     let mut bench = prepare(ctx, common, common.tenants)?;
     let (app, target) = (&bench.app, &bench.target);
 
+    let clients = opts.load.clients;
     let sessions = login_all(target, 1..=common.tenants, &bench.password)?;
     check_reads(app, target, &sessions, common.tenants)?;
 
     let cpu = CpuProbe::new(&bench.pg, bench.server.pid());
-    let a = run_pgbench(ctx, app, opts.clients, common.tenants, duration, &cpu)?;
-    let b = run_http(target, &sessions, opts.clients, duration, &cpu)?;
+    let script = pgbench_script(common.tenants);
+    let a = run_pgbench(ctx, app, "read-patient", &[script], clients, duration, &cpu)?;
+    let reads = Arc::new(Reads {
+        sessions,
+        kind: ReadKind::Patient,
+    });
+    let b = run_http(target, &reads, clients, duration, &cpu)?;
     bench.server.stop();
 
-    let plan = explain(app)?;
+    let (tenant, patient) = (tenant_uuid(1), patient_uuid(1, 500));
+    let plan = explain(
+        app,
+        &PlanProbe {
+            tenant: &tenant,
+            sql: format!(
+                "SELECT {PATIENT_COLUMNS} FROM clinic.patients WHERE tenant_id = $1 AND id = $2"
+            ),
+            types: "uuid, uuid",
+            args: format!("'{tenant}', '{patient}'"),
+            index: "patients_pkey",
+        },
+    )?;
 
     let ratio = 100.0 * b.rps / a.tps;
     let budget_ok = ratio >= BUDGET_PERCENT;
@@ -270,14 +341,14 @@ fn read_patient(ctx: &Ctx, args: &[String]) -> Result<()> {
     println!();
     util::step(format!(
         "read-patient ({TENANTS} tenants x {PATIENTS} patients, {} tenants logged in, {} clients, {} s)",
-        common.tenants, opts.clients, common.seconds
+        common.tenants, clients, common.seconds
     ));
     let a_num = format!("{:.0}", a.tps);
     let b_num = format!("{:.0}", b.rps);
     let width = a_num.len().max(b_num.len());
     println!(
-        "  (a) pgbench  set_tenant + select by pk : {a_num:>width$} tx/s   (avg latency {:.2} ms)",
-        a.latency_ms
+        "  (a) pgbench  set_tenant + select by pk : {a_num:>width$} tx/s   (p50 {:.2} ms, p99 {:.2} ms)",
+        a.p50_ms, a.p99_ms
     );
     println!(
         "  (b) HTTP     POST {PATIENT_PATH}    : {b_num:>width$} req/s  (p50 {:.2} ms, p99 {:.2} ms)",
@@ -311,22 +382,8 @@ fn read_patient(ctx: &Ctx, args: &[String]) -> Result<()> {
             cpu.per_op("load generator", b.rps)
         );
     }
-    let busy: Vec<String> = [("(a)", &a.cpu), ("(b)", &b.cpu)]
-        .into_iter()
-        .filter_map(|(side, cpu)| Some((side, cpu.as_ref()?.other())))
-        .filter(|(_, other)| *other > NOISY_OTHER_PERCENT)
-        .map(|(side, other)| format!("{other:.0} % of a core during {side}"))
-        .collect();
-    if !busy.is_empty() {
-        println!(
-            "  note: other processes used {}: both sides share the cores with them, so the \
-             numbers are noisy; rerun on an idle machine to confirm",
-            busy.join(" and ")
-        );
-    }
-    println!("  total time {}", util::fmt_duration(total.elapsed()));
-    bench.note_cluster();
-    util::flush();
+    print_noise(&[("(a)", &a.cpu), ("(b)", &b.cpu)]);
+    bench.finish(total);
 
     let mut failed = Vec::new();
     if !budget_ok {
@@ -475,11 +532,14 @@ impl PgUrl {
     }
 
     /// A PostgreSQL client tool (psql, pgbench) connecting with this URL; the
-    /// password travels in the environment, never on the command line.
+    /// password travels in the environment, never on the command line. The
+    /// database too: `-d` names it for psql but turns on debug output in
+    /// pgbench.
     fn tool(&self, tool: &str) -> Command {
         let mut cmd = Command::new(Path::new(PG_BIN_DIR).join(tool));
         cmd.args(["-h", &self.host, "-p", &self.port.to_string()])
-            .args(["-U", &self.user, "-d", &self.db])
+            .args(["-U", &self.user])
+            .env("PGDATABASE", &self.db)
             .env("PGPASSWORD", &self.password)
             .env_remove("PGSERVICE")
             .env_remove("PGOPTIONS");
@@ -540,8 +600,16 @@ fn migrate(bin: &Path, ctx: &Ctx, env: &BTreeMap<String, String>) -> Result<()> 
     Ok(())
 }
 
-/// Makes sure `healipro_bench` holds exactly the benchmark data and the
-/// current schema; (re)loads it otherwise.
+/// What [`inspect_database`] found.
+enum Found {
+    /// Load from scratch, for this reason.
+    Reload(String),
+    /// The rows are there (and migrated); `missing` patients have no CNIC yet.
+    Rows { missing: u64, marker: String },
+}
+
+/// Makes sure `healipro_bench` holds exactly the benchmark data, with
+/// identifiers, and the current schema; loads or completes it otherwise.
 fn prepare_database(
     ctx: &Ctx,
     pg: &Pg,
@@ -552,52 +620,86 @@ fn prepare_database(
     force_reload: bool,
 ) -> Result<()> {
     util::step(format!("checking the benchmark database {BENCH_DB}"));
-    let reason = if force_reload {
-        Some("--reload".to_string())
+    let found = if force_reload {
+        Found::Reload("--reload".to_string())
     } else {
-        let marker = pg.exec_sql(
-            port,
-            "postgres",
-            &format!(
-                "SELECT coalesce(shobj_description(oid, 'pg_database'), '') \
-                 FROM pg_database WHERE datname = '{BENCH_DB}';"
-            ),
-        )?;
-        if marker.is_empty() {
-            Some(format!(
-                "{BENCH_DB} does not exist or its load never finished"
-            ))
-        } else if marker != LOAD_MARKER {
-            Some(format!("{BENCH_DB} holds other data ({marker:?})"))
-        } else if let Err(e) = migrate(bin, ctx, env) {
-            Some(format!("migrating the existing data failed ({e:#})"))
-        } else {
-            let counts = pg.exec_sql(
-                port,
-                BENCH_DB,
-                "SELECT (SELECT count(*) FROM platform.tenants WHERE code ~ '^bench[0-9]+$') \
-                     || ' ' || (SELECT count(*) FROM clinic.patients p \
-                                JOIN platform.tenants t ON t.id = p.tenant_id \
-                                WHERE t.code ~ '^bench[0-9]+$');",
-            )?;
-            let wanted = format!("{TENANTS} {}", TENANTS * PATIENTS);
-            (counts != wanted).then(|| {
-                format!("{BENCH_DB} has {counts:?} bench tenants/patients, expected {wanted:?}")
-            })
-        }
+        inspect_database(ctx, pg, port, bin, env)?
     };
-    match reason {
-        None => {
+    match found {
+        Found::Rows { missing: 0, marker } if marker == IDENTIFIERS_MARKER => {
             util::ok(format!(
-                "{BENCH_DB} holds {TENANTS} tenants x {PATIENTS} patients (reused; --reload reloads)"
+                "{BENCH_DB} holds {TENANTS} tenants x {PATIENTS} patients with identifiers \
+                 (reused; --reload reloads)"
             ));
             Ok(())
         }
-        Some(why) => {
+        Found::Rows { missing, .. } => {
+            util::note(format!(
+                "{BENCH_DB} holds the rows but {} patients have no CNIC/phone/address yet \
+                 (loaded before the search benchmark, or an interrupted fill): adding them",
+                group_thousands(missing)
+            ));
+            fill_identifiers(ctx, bin, env, owner)
+        }
+        Found::Reload(why) => {
             util::note(format!("(re)loading: {why}"));
             load_database(ctx, pg, port, bin, env, owner)
         }
     }
+}
+
+fn inspect_database(
+    ctx: &Ctx,
+    pg: &Pg,
+    port: u16,
+    bin: &Path,
+    env: &BTreeMap<String, String>,
+) -> Result<Found> {
+    let marker = pg.exec_sql(
+        port,
+        "postgres",
+        &format!(
+            "SELECT coalesce(shobj_description(oid, 'pg_database'), '') \
+             FROM pg_database WHERE datname = '{BENCH_DB}';"
+        ),
+    )?;
+    if marker.is_empty() {
+        return Ok(Found::Reload(format!(
+            "{BENCH_DB} does not exist or its load never finished"
+        )));
+    }
+    if marker != LOAD_MARKER && marker != IDENTIFIERS_MARKER {
+        return Ok(Found::Reload(format!(
+            "{BENCH_DB} holds other data ({marker:?})"
+        )));
+    }
+    if let Err(e) = migrate(bin, ctx, env) {
+        return Ok(Found::Reload(format!(
+            "migrating the existing data failed ({e:#})"
+        )));
+    }
+    let counts = pg.exec_sql(
+        port,
+        BENCH_DB,
+        &format!(
+            "SELECT (SELECT count(*) FROM platform.tenants WHERE code ~ '^{TENANT_PREFIX}[0-9]+$') \
+                 || ' ' || count(*) || ' ' || count(*) FILTER (WHERE p.cnic_bidx IS NULL) \
+               FROM clinic.patients p JOIN platform.tenants t ON t.id = p.tenant_id \
+              WHERE t.code ~ '^{TENANT_PREFIX}[0-9]+$';"
+        ),
+    )?;
+    let wanted = format!("{TENANTS} {}", TENANTS * PATIENTS);
+    let missing = counts
+        .rsplit_once(' ')
+        .filter(|(rows, _)| *rows == wanted)
+        .and_then(|(_, missing)| missing.parse().ok());
+    Ok(match missing {
+        Some(missing) => Found::Rows { missing, marker },
+        None => Found::Reload(format!(
+            "{BENCH_DB} has {counts:?} bench tenants/patients/patients without CNIC, \
+             expected {wanted:?} and any"
+        )),
+    })
 }
 
 /// Some names so that rows look like the real thing (the planner does not care).
@@ -683,15 +785,52 @@ fn load_database(
         ));
         lo = hi + 1;
     }
-    let t = Instant::now();
-    util::note("VACUUM (ANALYZE) on the loaded tables…");
-    owner.psql("VACUUM (ANALYZE) platform.tenants, clinic.patients;")?;
+    // Rows complete: an interrupted fill resumes instead of reloading.
     owner.psql(&format!(
         "COMMENT ON DATABASE {BENCH_DB} IS '{LOAD_MARKER}';"
     ))?;
     util::ok(format!(
-        "loaded in {} (vacuum/analyze {})",
-        util::fmt_duration(start.elapsed()),
+        "rows loaded in {}",
+        util::fmt_duration(start.elapsed())
+    ));
+    fill_identifiers(ctx, bin, env, owner)?;
+    util::ok(format!(
+        "{BENCH_DB} loaded in {}",
+        util::fmt_duration(start.elapsed())
+    ));
+    Ok(())
+}
+
+/// Gives every bench patient without one a CNIC, phone and address (see
+/// [`search_cnic`]) through the release binary, which holds the keys; then
+/// VACUUM (ANALYZE), since every row was rewritten, and the final marker.
+fn fill_identifiers(
+    ctx: &Ctx,
+    bin: &Path,
+    env: &BTreeMap<String, String>,
+    owner: &PgUrl,
+) -> Result<()> {
+    let start = Instant::now();
+    util::note(
+        "encrypting CNIC, phone and address with `healipro demo fill-identifiers` \
+         (the blind indexes need the server's keys)…",
+    );
+    let mut cmd = server_cmd(ctx, bin, env);
+    cmd.args(["demo", "fill-identifiers", "--tenant-prefix", TENANT_PREFIX]);
+    util::run(&mut cmd).context(
+        "filling the identifiers failed; run the bench again to resume, or with --reload \
+         (a replaced .healipro/server.key cannot unwrap the keys of existing bench data)",
+    )?;
+    let filled = start.elapsed();
+    let t = Instant::now();
+    util::note("VACUUM (ANALYZE) on the loaded tables…");
+    owner.psql("VACUUM (ANALYZE) platform.tenants, clinic.patients;")?;
+    owner.psql(&format!(
+        "COMMENT ON DATABASE {BENCH_DB} IS '{IDENTIFIERS_MARKER}';"
+    ))?;
+    util::ok(format!(
+        "identifiers filled in {} (vacuum/analyze {})",
+        util::fmt_duration(filled),
         util::fmt_duration(t.elapsed())
     ));
     Ok(())
@@ -1219,12 +1358,12 @@ fn check_reads(app: &PgUrl, target: &Endpoint, sessions: &[BenchSession], k: u32
         )),
     }
     // The pgbench transaction, on the last tenant and patient.
-    let found = app.psql(&format!(
-        "BEGIN;\nSELECT clinic.set_tenant({}) \\gset\nSELECT count(*) FROM ({}) AS x;\nROLLBACK;\n",
-        tenant_uuid_sql(&k.to_string()),
-        select_patient_sql(&k.to_string(), &PATIENTS.to_string())
-    ))?;
-    if found.lines().last().map(str::trim) != Some("1") {
+    let found = rows_found(
+        app,
+        &tenant_uuid_sql(&k.to_string()),
+        &select_patient_sql(&k.to_string(), &PATIENTS.to_string()),
+    )?;
+    if found != "1" {
         bail!(
             "pgbench's select found {found:?} rows for patient {PATIENTS} of bench{k}, expected 1"
         );
@@ -1235,12 +1374,23 @@ fn check_reads(app: &PgUrl, target: &Endpoint, sessions: &[BenchSession], k: u32
     Ok(())
 }
 
+/// How many rows `select` returns as the runtime role in a transaction of
+/// `tenant` (an SQL expression), as psql prints the count.
+fn rows_found(app: &PgUrl, tenant: &str, select: &str) -> Result<String> {
+    let out = app.psql(&format!(
+        "BEGIN;\nSELECT clinic.set_tenant({tenant}) \\gset\nSELECT count(*) FROM ({select}) AS x;\nROLLBACK;\n"
+    ))?;
+    Ok(out.lines().last().unwrap_or_default().trim().to_string())
+}
+
 // ---------------------------------------------------------------------------
 // (a) pgbench
 
 struct PgbenchResult {
     tps: f64,
-    latency_ms: f64,
+    p50_ms: f64,
+    p95_ms: f64,
+    p99_ms: f64,
     cpu: Option<CpuUse>,
 }
 
@@ -1251,41 +1401,63 @@ fn pgbench_script(k: u32) -> String {
     format!(
         "\\set t random(1, {k})
 \\set p random(1, {PATIENTS})
-\\startpipeline
+{}",
+        pgbench_transaction(
+            &tenant_uuid_sql(":t::int"),
+            &select_patient_sql(":t::int", ":p::int")
+        )
+    )
+}
+
+/// The server's transaction around `select`, for tenant `tenant` (SQL).
+fn pgbench_transaction(tenant: &str, select: &str) -> String {
+    format!(
+        "\\startpipeline
 BEGIN;
 SELECT clinic.set_tenant({tenant});
 \\endpipeline
 {select};
 COMMIT;
-",
-        tenant = tenant_uuid_sql(":t::int"),
-        select = select_patient_sql(":t::int", ":p::int"),
+"
     )
 }
 
-/// `tps = 12345.678901 (without initial connection time)`.
-fn parse_pgbench(out: &str) -> Option<(f64, f64)> {
-    let tps = out
-        .lines()
-        .filter_map(|l| l.trim().strip_prefix("tps = "))
-        .find(|l| l.contains("without initial connection time"))?
-        .split_whitespace()
-        .next()?
-        .parse()
-        .ok()?;
-    let latency = out
-        .lines()
-        .filter_map(|l| l.trim().strip_prefix("latency average = "))
-        .find_map(|l| l.split_whitespace().next()?.parse().ok())
-        .unwrap_or(f64::NAN);
-    Some((tps, latency))
+/// Latencies (µs) of the transactions in a pgbench per-transaction log
+/// (`client_id transaction_no time script_no time_epoch time_us [...]`)
+/// that ended in `window` (µs since the Unix epoch), appended to `out`;
+/// returns how many of those failed or were skipped.
+fn parse_pgbench_log(log: &str, window: &std::ops::Range<u64>, out: &mut Vec<u32>) -> u64 {
+    let mut failed = 0;
+    for line in log.lines() {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        let (Some(time), Some(Ok(secs)), Some(Ok(us))) = (
+            f.get(2),
+            f.get(4).map(|v| v.parse::<u64>()),
+            f.get(5).map(|v| v.parse::<u64>()),
+        ) else {
+            continue;
+        };
+        if !window.contains(&(secs * 1_000_000 + us)) {
+            continue;
+        }
+        match time.parse::<u32>() {
+            Ok(latency) => out.push(latency),
+            Err(_) => failed += 1,
+        }
+    }
+    failed
 }
 
+/// Runs pgbench as the runtime role for the warm-up plus `duration`, each
+/// transaction one of `scripts` at random, and takes the throughput and the
+/// latency percentiles from its per-transaction log, counting only what ended
+/// in the measured window (so connections and prepared statements are warm).
 fn run_pgbench(
     ctx: &Ctx,
     app: &PgUrl,
+    name: &str,
+    scripts: &[String],
     clients: u32,
-    k: u32,
     duration: Duration,
     cpu: &CpuProbe,
 ) -> Result<PgbenchResult> {
@@ -1294,56 +1466,107 @@ fn run_pgbench(
         duration.as_secs(),
         WARMUP.as_secs()
     ));
-    let script = pgbench_script(k);
-    let script_path = ctx.state_dir.join("bench-read-patient.pgbench");
-    fs::write(&script_path, &script)
-        .with_context(|| format!("cannot write {}", script_path.display()))?;
-    for line in script.lines() {
+    let dir = ctx.state_dir.join(format!("bench-{name}"));
+    if dir.exists() {
+        fs::remove_dir_all(&dir).with_context(|| format!("cannot empty {}", dir.display()))?;
+    }
+    fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let first = scripts
+        .first()
+        .ok_or_else(|| anyhow!("no pgbench script"))?;
+    for line in first.lines() {
         util::note(format!("| {line}"));
     }
-    let run = |secs: u64| -> Result<String> {
-        let mut cmd = app.tool("pgbench");
-        cmd.args(["-n", "-M", "prepared", "-f"])
-            .arg(&script_path)
-            .args(["-c", &clients.to_string()])
-            .args(["-j", &clients.min(2).to_string()])
-            .args(["-T", &secs.to_string()]);
-        println!("    $ {}", util::display_cmd(&cmd));
-        util::flush();
-        let out = util::capture(&mut cmd)?;
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
+    let mut cmd = app.tool("pgbench");
+    cmd.args(["-n", "-M", "prepared"])
+        .args(["-c", &clients.to_string()])
+        .args(["-j", &clients.min(2).to_string()])
+        .args(["-T", &(WARMUP + duration).as_secs().to_string()])
+        .arg("-l")
+        .arg(format!("--log-prefix={}", dir.join("log").display()));
+    let shown = format!(
+        "{} -f {}",
+        util::display_cmd(&cmd),
+        dir.join("script-*.pgbench").display()
+    );
+    for (i, script) in scripts.iter().enumerate() {
+        let path = dir.join(format!("script-{i}.pgbench"));
+        fs::write(&path, script).with_context(|| format!("cannot write {}", path.display()))?;
+        cmd.arg("-f").arg(&path);
+    }
+    if scripts.len() > 1 {
+        util::note(format!(
+            "(and {} more scripts like it; pgbench picks one at random per transaction)",
+            scripts.len() - 1
+        ));
+    }
+    println!("    $ {shown}");
+    util::flush();
+    let since_epoch = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .context("the clock is before 1970")?;
+    let start = Instant::now();
+    // Its report goes to a file: a pipe nobody reads during the run could
+    // fill up and stall it.
+    let report = dir.join("report.txt");
+    let file =
+        fs::File::create(&report).with_context(|| format!("cannot create {}", report.display()))?;
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(file.try_clone()?)
+        .stderr(file)
+        .spawn()
+        .with_context(|| format!("cannot start {shown}"))?;
+    std::thread::sleep((start + WARMUP).saturating_duration_since(Instant::now()));
+    let before = cpu.snapshot(Some(child.id()));
+    std::thread::sleep((start + WARMUP + duration).saturating_duration_since(Instant::now()));
+    let after = cpu.snapshot(Some(child.id()));
+    let status = child.wait()?;
+    let text = fs::read_to_string(&report).unwrap_or_default();
+    let failed_tx = text
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("number of failed transactions: "))
+        .find_map(|l| l.split_whitespace().next()?.parse::<u64>().ok())
+        .unwrap_or(0);
+    if !status.success() || failed_tx > 0 {
+        bail!(
+            "pgbench failed with {}:\n{}",
+            util::describe_status(status),
+            text.trim()
         );
-        let failed_tx = text
-            .lines()
-            .filter_map(|l| l.trim().strip_prefix("number of failed transactions: "))
-            .find_map(|l| l.split_whitespace().next()?.parse::<u64>().ok())
-            .unwrap_or(0);
-        if !out.status.success() || failed_tx > 0 {
-            bail!(
-                "pgbench failed with {}:\n{}",
-                util::describe_status(out.status),
-                text.trim()
-            );
+    }
+    let from = u64::try_from((since_epoch + WARMUP).as_micros())?;
+    let window = from..from + u64::try_from(duration.as_micros())?;
+    let mut latencies = Vec::new();
+    for entry in fs::read_dir(&dir)? {
+        let entry = entry?;
+        if entry.file_name().to_string_lossy().starts_with("log.") {
+            let log = fs::read_to_string(entry.path())?;
+            if parse_pgbench_log(&log, &window, &mut latencies) > 0 {
+                bail!("pgbench logged failed transactions in {}", dir.display());
+            }
         }
-        Ok(text)
+    }
+    if latencies.is_empty() {
+        bail!(
+            "pgbench logged no transaction in the measured window ({}):\n{}",
+            dir.display(),
+            text.trim()
+        );
+    }
+    latencies.sort_unstable();
+    let result = PgbenchResult {
+        tps: latencies.len() as f64 / duration.as_secs_f64(),
+        p50_ms: percentile_ms(&latencies, 50.0),
+        p95_ms: percentile_ms(&latencies, 95.0),
+        p99_ms: percentile_ms(&latencies, 99.0),
+        cpu: cpu.between(&before, &after),
     };
-    run(WARMUP.as_secs()).context("pgbench warm-up")?;
-    let before = cpu.snapshot();
-    let text = run(duration.as_secs())?;
-    let after = cpu.snapshot();
-    let (tps, latency_ms) = parse_pgbench(&text).ok_or_else(|| {
-        anyhow!("cannot find `tps = … (without initial connection time)` in:\n{text}")
-    })?;
-    let cpu = cpu.between(&before, &after);
-    util::ok(format!("{tps:.0} tx/s, average latency {latency_ms:.3} ms"));
-    Ok(PgbenchResult {
-        tps,
-        latency_ms,
-        cpu,
-    })
+    util::ok(format!(
+        "{:.0} tx/s (p50 {:.2} ms, p95 {:.2} ms, p99 {:.2} ms)",
+        result.tps, result.p50_ms, result.p95_ms, result.p99_ms
+    ));
+    Ok(result)
 }
 
 // ---------------------------------------------------------------------------
@@ -1352,6 +1575,7 @@ fn run_pgbench(
 struct HttpResult {
     rps: f64,
     p50_ms: f64,
+    p95_ms: f64,
     p99_ms: f64,
     attempts: u64,
     errors: u64,
@@ -1394,6 +1618,39 @@ impl WorkerResult {
     }
 }
 
+/// What the read clients send, and with which sessions.
+struct Reads {
+    sessions: Vec<BenchSession>,
+    kind: ReadKind,
+}
+
+enum ReadKind {
+    /// `POST /api/patients/get` for a random patient of a random session's tenant.
+    Patient,
+    /// `POST /api/patients/list` with one of these searches at random.
+    Search(Vec<SearchProbe>),
+}
+
+impl ReadKind {
+    fn path(&self) -> &'static str {
+        match self {
+            ReadKind::Patient => PATIENT_PATH,
+            ReadKind::Search(_) => SEARCH_PATH,
+        }
+    }
+}
+
+/// One search and the patient that must come back.
+struct SearchProbe {
+    /// Index into [`Reads::sessions`].
+    session: usize,
+    form: String,
+    /// The patient's id, which the answer must contain.
+    expect: String,
+    /// For error messages: `bench3 patient 17 by CNIC`.
+    label: String,
+}
+
 /// When a read client sends: as fast as it can (`None`), or on a fixed
 /// schedule from its first due time. On a schedule, latency counts from when
 /// a request was due (a client that falls behind sends at once until it has
@@ -1403,7 +1660,7 @@ type Schedule = Option<(Instant, Duration)>;
 
 fn http_worker(
     target: &Endpoint,
-    sessions: &[BenchSession],
+    reads: &Reads,
     schedule: Schedule,
     measure_from: Instant,
     end: Instant,
@@ -1416,6 +1673,7 @@ fn http_worker(
     };
     let mut form = String::with_capacity(64);
     let mut next_due = schedule.map(|(first, _)| first);
+    let path = reads.kind.path();
     loop {
         let t0 = match (next_due.as_mut(), schedule) {
             (Some(due), Some((_, interval))) => {
@@ -1429,12 +1687,22 @@ fn http_worker(
         if t0 >= end {
             break;
         }
-        let s = &sessions[rng.gen_range(0..sessions.len())];
-        let p = rng.gen_range(1..=PATIENTS);
-        form.clear();
-        form.push_str("id=");
-        form.push_str(&patient_uuid(s.tenant, p));
-        let result = conn.post_form(PATIENT_PATH, &form, Some(&s.cookie), false);
+        let (s, patient, probe) = match &reads.kind {
+            ReadKind::Patient => {
+                let s = &reads.sessions[rng.gen_range(0..reads.sessions.len())];
+                let p = rng.gen_range(1..=PATIENTS);
+                form.clear();
+                form.push_str("id=");
+                form.push_str(&patient_uuid(s.tenant, p));
+                (s, p, None)
+            }
+            ReadKind::Search(probes) => {
+                let probe = &probes[rng.gen_range(0..probes.len())];
+                form.clone_from(&probe.form);
+                (&reads.sessions[probe.session], 0, Some(probe))
+            }
+        };
+        let result = conn.post_form(path, &form, Some(&s.cookie), false);
         let elapsed = t0.elapsed();
         out.attempts += 1;
         let measured = t0 >= measure_from;
@@ -1442,7 +1710,9 @@ fn http_worker(
             out.measured += 1;
         }
         let failure = match result {
-            Ok(resp) if resp.status == 200 => None,
+            Ok(resp) if resp.status == 200 => probe
+                .filter(|p| memchr::memmem::find(&resp.body, p.expect.as_bytes()).is_none())
+                .map(|_| format!("the answer lacks the patient: {}", resp.body_text())),
             Ok(resp) => Some(format!("HTTP {}: {}", resp.status, resp.body_text())),
             Err(e) => Some(format!("{e:#}")),
         };
@@ -1455,8 +1725,11 @@ fn http_worker(
             Some(msg) => {
                 out.errors += 1;
                 if out.samples.len() < 5 {
-                    out.samples
-                        .push(format!("bench{} patient {p}: {msg}", s.tenant));
+                    let what = probe.map_or_else(
+                        || format!("bench{} patient {patient}", s.tenant),
+                        |p| p.label.clone(),
+                    );
+                    out.samples.push(format!("{what}: {msg}"));
                 }
                 if msg.contains("cannot connect") {
                     std::thread::sleep(Duration::from_millis(50));
@@ -1560,27 +1833,26 @@ fn login_worker(
 /// running alongside when given.
 fn measure(
     target: &Endpoint,
-    sessions: &[BenchSession],
+    reads: &Arc<Reads>,
     clients: u32,
     rate: Option<u32>,
     duration: Duration,
     cpu: &CpuProbe,
     flood: Option<LoginFlood>,
 ) -> Result<(HttpResult, Option<LoginResult>)> {
-    let sessions: Arc<Vec<BenchSession>> = Arc::new(sessions.to_vec());
     let start = Instant::now();
     let measure_from = start + WARMUP;
     let end = measure_from + duration;
     let interval = rate.map(|r| Duration::from_secs_f64(f64::from(clients) / f64::from(r)));
     let readers: Vec<_> = (0..clients)
         .map(|i| {
-            let sessions = Arc::clone(&sessions);
+            let reads = Arc::clone(reads);
             let target = target.clone();
             // Clients start staggered, so the schedule is even.
             let schedule = interval.map(|iv| (start + iv * i / clients, iv));
             std::thread::Builder::new()
                 .name(format!("bench-http-{i}"))
-                .spawn(move || http_worker(&target, &sessions, schedule, measure_from, end))
+                .spawn(move || http_worker(&target, &reads, schedule, measure_from, end))
         })
         .collect::<std::io::Result<_>>()
         .context("cannot start the load generator threads")?;
@@ -1599,9 +1871,9 @@ fn measure(
             .context("cannot start the login threads")?,
     };
     std::thread::sleep(measure_from.saturating_duration_since(Instant::now()));
-    let before = cpu.snapshot();
+    let before = cpu.snapshot(None);
     std::thread::sleep(end.saturating_duration_since(Instant::now()));
-    let after = cpu.snapshot();
+    let after = cpu.snapshot(None);
     let mut all = WorkerResult::default();
     for w in readers {
         all.absorb(
@@ -1636,6 +1908,7 @@ fn measure(
     let result = HttpResult {
         rps: ok / duration.as_secs_f64(),
         p50_ms: percentile_ms(&all.latencies_us, 50.0),
+        p95_ms: percentile_ms(&all.latencies_us, 95.0),
         p99_ms: percentile_ms(&all.latencies_us, 99.0),
         attempts: all.attempts,
         errors: all.errors,
@@ -1645,8 +1918,8 @@ fn measure(
         util::note(format!("error: {s}"));
     }
     util::ok(format!(
-        "reads: {:.0} req/s (p50 {:.2} ms, p99 {:.2} ms); {} requests, {} errors",
-        result.rps, result.p50_ms, result.p99_ms, all.attempts, all.errors
+        "reads: {:.0} req/s (p50 {:.2} ms, p95 {:.2} ms, p99 {:.2} ms); {} requests, {} errors",
+        result.rps, result.p50_ms, result.p95_ms, result.p99_ms, all.attempts, all.errors
     ));
     if let Some(l) = &login {
         util::ok(format!(
@@ -1659,18 +1932,19 @@ fn measure(
 
 fn run_http(
     target: &Endpoint,
-    sessions: &[BenchSession],
+    reads: &Arc<Reads>,
     clients: u32,
     duration: Duration,
     cpu: &CpuProbe,
 ) -> Result<HttpResult> {
     util::step(format!(
-        "(b) HTTP POST {PATIENT_PATH}: {clients} keep-alive clients over {} session(s), {} s after a {} s warm-up",
-        sessions.len(),
+        "(b) HTTP POST {}: {clients} keep-alive clients over {} session(s), {} s after a {} s warm-up",
+        reads.kind.path(),
+        reads.sessions.len(),
         duration.as_secs(),
         WARMUP.as_secs()
     ));
-    measure(target, sessions, clients, None, duration, cpu, None).map(|(reads, _)| reads)
+    measure(target, reads, clients, None, duration, cpu, None).map(|(reads, _)| reads)
 }
 
 // ---------------------------------------------------------------------------
@@ -1731,6 +2005,10 @@ fn login(ctx: &Ctx, args: &[String]) -> Result<()> {
 
     let sessions = login_all(target, 1..=readers, &bench.password)?;
     check_reads(&bench.app, target, &sessions, readers)?;
+    let reads = Arc::new(Reads {
+        sessions,
+        kind: ReadKind::Patient,
+    });
     // Every flood account once: each must sign in with the password alone.
     login_all(target, readers + 1..=users, &bench.password)?;
 
@@ -1748,7 +2026,7 @@ fn login(ctx: &Ctx, args: &[String]) -> Result<()> {
     ));
     let (idle, _) = measure(
         target,
-        &sessions,
+        &reads,
         opts.read_clients,
         rate,
         duration,
@@ -1768,7 +2046,7 @@ fn login(ctx: &Ctx, args: &[String]) -> Result<()> {
     };
     let (busy, logins) = measure(
         target,
-        &sessions,
+        &reads,
         opts.read_clients,
         rate,
         duration,
@@ -1788,7 +2066,7 @@ fn login(ctx: &Ctx, args: &[String]) -> Result<()> {
         let _spin = IdleSpinners::start(spinners);
         measure(
             target,
-            &sessions,
+            &reads,
             opts.read_clients,
             rate,
             duration,
@@ -1853,21 +2131,8 @@ fn login(ctx: &Ctx, args: &[String]) -> Result<()> {
     if let Some(cpu) = &control.cpu {
         println!("  cpu during (3): {}", cpu.render("load generator (xtask)"));
     }
-    let noisy: Vec<String> = [("(1)", &idle.cpu), ("(2)", &busy.cpu)]
-        .into_iter()
-        .filter_map(|(side, cpu)| Some((side, cpu.as_ref()?.other())))
-        .filter(|(_, other)| *other > NOISY_OTHER_PERCENT)
-        .map(|(side, other)| format!("{other:.0} % of a core during {side}"))
-        .collect();
-    if !noisy.is_empty() {
-        println!(
-            "  note: other processes used {}: the numbers are noisy; rerun on an idle machine",
-            noisy.join(" and ")
-        );
-    }
-    println!("  total time {}", util::fmt_duration(total.elapsed()));
-    bench.note_cluster();
-    util::flush();
+    print_noise(&[("(1)", &idle.cpu), ("(2)", &busy.cpu)]);
+    bench.finish(total);
 
     if opts.strict && !(budget_ok && errors_ok) {
         bail!(
@@ -1927,6 +2192,473 @@ impl Drop for IdleSpinners {
 }
 
 // ---------------------------------------------------------------------------
+// search
+
+const SEARCH_PATH: &str = "/api/patients/list";
+/// The rows the server's search fetches: a page of 25 and one more, to know
+/// whether another page exists (`PAGE_SIZE` in core/src/patients/model.rs).
+const SEARCH_LIMIT: u32 = 26;
+/// Patients searched for, each by CNIC and by phone: pgbench runs one
+/// script per patient (literal values: its variables hold only numbers) and
+/// takes at most 128 scripts. The HTTP side searches the same patients.
+const SEARCH_SAMPLE: u32 = 128;
+/// The server's p95 (measured at the client, TLS included) must stay below this.
+const SEARCH_BUDGET_MS: f64 = 50.0;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "cargo xtask bench search",
+    about = "CNIC and phone lookups through the blind indexes at 1,000 tenants x 1,000 \
+             patients: pgbench running the server's search select with real blind-index \
+             values against the server's POST /api/patients/list; p50/p95/p99 of both; \
+             budget server p95 < 50 ms. 128 patients of the logged-in tenants are searched \
+             for, each by CNIC and by phone"
+)]
+struct SearchArgs {
+    #[command(flatten)]
+    load: Clients,
+    #[command(flatten)]
+    common: CommonArgs,
+}
+
+/// An identifier searched for exactly, through its blind index.
+#[derive(Clone, Copy)]
+enum Lookup {
+    Cnic,
+    Phone,
+}
+
+impl Lookup {
+    fn label(self) -> &'static str {
+        match self {
+            Lookup::Cnic => "CNIC",
+            Lookup::Phone => "phone",
+        }
+    }
+
+    /// What the front desk types to find patient `p` of bench`n`.
+    fn query(self, n: u32, p: u32) -> String {
+        match self {
+            Lookup::Cnic => search_cnic(n, p),
+            Lookup::Phone => search_phone(n, p),
+        }
+    }
+
+    fn column(self) -> &'static str {
+        match self {
+            Lookup::Cnic => "cnic_bidx",
+            Lookup::Phone => "phone_bidx",
+        }
+    }
+
+    fn index(self) -> &'static str {
+        match self {
+            Lookup::Cnic => "patients_tenant_cnic_bidx",
+            Lookup::Phone => "patients_tenant_phone_bidx",
+        }
+    }
+}
+
+/// The CNIC (13 digits) `healipro demo fill-identifiers` gives patient `p`
+/// of bench`n`: `bench_identifiers` in server/src/cli.rs, whose test pins
+/// the same values as this file's.
+fn search_cnic(n: u32, p: u32) -> String {
+    format!("3{n:05}{p:07}")
+}
+
+/// The mobile number (national, 11 digits) of patient `p` of bench`n`.
+fn search_phone(n: u32, p: u32) -> String {
+    format!("03{n:04}{p:05}")
+}
+
+/// A patient searched for, with its blind indexes (hex) read from the database.
+struct Sampled {
+    tenant: u32,
+    patient: u32,
+    cnic_bidx: String,
+    phone_bidx: String,
+}
+
+impl Sampled {
+    fn bidx(&self, lookup: Lookup) -> &str {
+        match lookup {
+            Lookup::Cnic => &self.cnic_bidx,
+            Lookup::Phone => &self.phone_bidx,
+        }
+    }
+}
+
+/// [`SEARCH_SAMPLE`] patients: tenants 1..=k in turn, a random patient of each.
+fn sample_patients(k: u32) -> Vec<(u32, u32)> {
+    let mut rng = rand::thread_rng();
+    (0..SEARCH_SAMPLE)
+        .map(|i| (1 + i % k, rng.gen_range(1..=PATIENTS)))
+        .collect()
+}
+
+/// The blind indexes of the sampled patients, read as the owner (the bench
+/// cannot compute them: the keys are the server's).
+fn blind_indexes(owner: &PgUrl, sample: &[(u32, u32)]) -> Result<Vec<Sampled>> {
+    let values: Vec<String> = sample
+        .iter()
+        .enumerate()
+        .map(|(i, (n, p))| format!("({i}, {n}, {p})"))
+        .collect();
+    let out = owner.psql(&format!(
+        "SELECT v.i, encode(p.cnic_bidx, 'hex'), encode(p.phone_bidx, 'hex')
+           FROM (VALUES {}) AS v(i, n, p)
+           JOIN clinic.patients p ON p.tenant_id = {} AND p.id = {}
+          WHERE p.cnic_bidx IS NOT NULL AND p.phone_bidx IS NOT NULL
+          ORDER BY v.i;",
+        values.join(", "),
+        tenant_uuid_sql("v.n"),
+        patient_uuid_sql("v.n", "v.p")
+    ))?;
+    let rows: Vec<Sampled> = out
+        .lines()
+        .filter_map(|line| {
+            let mut f = line.split('|');
+            let i: usize = f.next()?.trim().parse().ok()?;
+            let (n, p) = *sample.get(i)?;
+            Some(Sampled {
+                tenant: n,
+                patient: p,
+                cnic_bidx: f.next()?.trim().to_string(),
+                phone_bidx: f.next()?.trim().to_string(),
+            })
+        })
+        .collect();
+    if rows.len() != sample.len() {
+        bail!(
+            "{} of the {} sampled patients have a CNIC and phone blind index; \
+             run with --reload",
+            rows.len(),
+            sample.len()
+        );
+    }
+    Ok(rows)
+}
+
+/// The server's search select (repo::search, an exact CNIC or phone match),
+/// with its four parameters given as SQL.
+fn search_select(lookup: Lookup, tenant: &str, limit: &str, offset: &str, bidx: &str) -> String {
+    format!(
+        "SELECT {PATIENT_COLUMNS} FROM clinic.patients WHERE tenant_id = {tenant} \
+         AND {} = {bidx} ORDER BY name_key, id LIMIT {limit} OFFSET {offset}",
+        lookup.column()
+    )
+}
+
+/// The pgbench script searching for one patient: the server's transaction
+/// with the real values.
+fn search_script(lookup: Lookup, s: &Sampled) -> String {
+    let tenant = format!("'{}'::uuid", tenant_uuid(s.tenant));
+    let bidx = format!("'\\x{}'::bytea", s.bidx(lookup));
+    pgbench_transaction(
+        &tenant,
+        &search_select(lookup, &tenant, &SEARCH_LIMIT.to_string(), "0", &bidx),
+    )
+}
+
+/// The HTTP requests searching for the sampled patients.
+fn search_probes(
+    lookup: Lookup,
+    sample: &[Sampled],
+    sessions: &[BenchSession],
+) -> Result<Vec<SearchProbe>> {
+    sample
+        .iter()
+        .map(|s| {
+            let session = sessions
+                .iter()
+                .position(|x| x.tenant == s.tenant)
+                .ok_or_else(|| anyhow!("no session in bench{}", s.tenant))?;
+            Ok(SearchProbe {
+                session,
+                form: format!("query={}&page=0", lookup.query(s.tenant, s.patient)),
+                expect: patient_uuid(s.tenant, s.patient),
+                label: format!(
+                    "bench{} patient {} by {}",
+                    s.tenant,
+                    s.patient,
+                    lookup.label()
+                ),
+            })
+        })
+        .collect()
+}
+
+/// Functional checks before measuring: every search finds exactly its
+/// patient with the identifiers decrypted, another tenant's CNIC finds
+/// nothing, and pgbench's select finds the row as the runtime role.
+fn check_searches(
+    app: &PgUrl,
+    target: &Endpoint,
+    sample: &[Sampled],
+    searches: &[(Lookup, Arc<Reads>)],
+) -> Result<()> {
+    util::step("checking the searches before measuring");
+    let mut conn = HttpConn::new(target);
+    let mut checked = 0;
+    for (lookup, reads) in searches {
+        let ReadKind::Search(probes) = &reads.kind else {
+            continue;
+        };
+        for (probe, s) in probes.iter().zip(sample) {
+            let session = &reads.sessions[probe.session];
+            let resp = conn.post_form(SEARCH_PATH, &probe.form, Some(&session.cookie), false)?;
+            let json: serde_json::Value = serde_json::from_slice(&resp.body)
+                .ok()
+                .filter(|_| resp.status == 200)
+                .ok_or_else(|| {
+                    anyhow!(
+                        "searching {} answered HTTP {}: {} (a replaced .healipro/server.key \
+                         cannot read existing bench data: --reload)",
+                        probe.label,
+                        resp.status,
+                        resp.body_text()
+                    )
+                })?;
+            let cnic = search_cnic(s.tenant, s.patient);
+            let phone = search_phone(s.tenant, s.patient);
+            let want = (
+                probe.expect.as_str(),
+                format!("{}-{}-{}", &cnic[..5], &cnic[5..12], &cnic[12..]),
+                format!("{}-{}", &phone[..4], &phone[4..]),
+            );
+            let found = json["patients"].as_array().map(|found| {
+                found
+                    .iter()
+                    .map(|p| {
+                        (
+                            p["id"].as_str().unwrap_or_default(),
+                            p["cnic"].as_str().unwrap_or_default().to_string(),
+                            p["phone"].as_str().unwrap_or_default().to_string(),
+                        )
+                    })
+                    .collect::<Vec<_>>()
+            });
+            if found.as_deref() != Some(std::slice::from_ref(&want)) {
+                bail!(
+                    "searching {} ({}) did not answer exactly that patient: {}",
+                    probe.label,
+                    lookup.query(s.tenant, s.patient),
+                    resp.body_text()
+                );
+            }
+            checked += 1;
+        }
+    }
+    util::ok(format!(
+        "{checked} searches each found exactly their patient, identifiers decrypted"
+    ));
+
+    let first = sample
+        .first()
+        .ok_or_else(|| anyhow!("no patients sampled"))?;
+    let (_, reads) = searches.first().ok_or_else(|| anyhow!("no searches"))?;
+    let session = reads
+        .sessions
+        .iter()
+        .find(|x| x.tenant == first.tenant)
+        .ok_or_else(|| anyhow!("no session in bench{}", first.tenant))?;
+    let other = first.tenant % TENANTS + 1;
+    let form = format!("query={}&page=0", search_cnic(other, first.patient));
+    let resp = conn.post_form(SEARCH_PATH, &form, Some(&session.cookie), false)?;
+    let json: serde_json::Value = serde_json::from_slice(&resp.body).unwrap_or_default();
+    if resp.status != 200 || json["patients"].as_array().map(Vec::len) != Some(0) {
+        bail!(
+            "bench{}'s search for a CNIC of bench{other} answered HTTP {}: {} (expected no patient)",
+            first.tenant,
+            resp.status,
+            resp.body_text()
+        );
+    }
+    util::ok(format!(
+        "bench{}'s search for a CNIC of bench{other} finds nobody",
+        first.tenant
+    ));
+
+    for (lookup, _) in searches {
+        let tenant = format!("'{}'::uuid", tenant_uuid(first.tenant));
+        let bidx = format!("'\\x{}'::bytea", first.bidx(*lookup));
+        let select = search_select(*lookup, &tenant, &SEARCH_LIMIT.to_string(), "0", &bidx);
+        let found = rows_found(app, &tenant, &select)?;
+        if found != "1" {
+            bail!(
+                "pgbench's {} select found {found:?} rows for patient {} of bench{}, expected 1",
+                lookup.label(),
+                first.patient,
+                first.tenant
+            );
+        }
+    }
+    util::ok(format!(
+        "pgbench's selects find patient {} of bench{} as {APP_ROLE}",
+        first.patient, first.tenant
+    ));
+    Ok(())
+}
+
+fn search(ctx: &Ctx, args: &[String]) -> Result<()> {
+    let Some(opts) = parse_args::<SearchArgs>("search", args)? else {
+        return Ok(());
+    };
+    let total = Instant::now();
+    let common = &opts.common;
+    let clients = opts.load.clients;
+    let duration = Duration::from_secs(common.seconds);
+    let mut bench = prepare(ctx, common, common.tenants)?;
+    let (app, target) = (&bench.app, &bench.target);
+
+    let sessions = login_all(target, 1..=common.tenants, &bench.password)?;
+    let sample = blind_indexes(&bench.owner, &sample_patients(common.tenants))?;
+    let searches = [Lookup::Cnic, Lookup::Phone]
+        .into_iter()
+        .map(|lookup| {
+            let probes = search_probes(lookup, &sample, &sessions)?;
+            let reads = Reads {
+                sessions: sessions.clone(),
+                kind: ReadKind::Search(probes),
+            };
+            Ok((lookup, Arc::new(reads)))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    check_searches(app, target, &sample, &searches)?;
+
+    let cpu = CpuProbe::new(&bench.pg, bench.server.pid());
+    let mut results = Vec::new();
+    for (lookup, reads) in &searches {
+        util::step(format!("{} lookups", lookup.label()));
+        let scripts: Vec<String> = sample.iter().map(|s| search_script(*lookup, s)).collect();
+        let name = format!("search-{}", lookup.label().to_ascii_lowercase());
+        let a = run_pgbench(ctx, app, &name, &scripts, clients, duration, &cpu)?;
+        let b = run_http(target, reads, clients, duration, &cpu)?;
+        results.push((*lookup, a, b));
+    }
+    bench.server.stop();
+
+    let first = sample
+        .first()
+        .ok_or_else(|| anyhow!("no patients sampled"))?;
+    let tenant = tenant_uuid(first.tenant);
+    let plans = searches
+        .iter()
+        .map(|(lookup, _)| {
+            explain(
+                app,
+                &PlanProbe {
+                    tenant: &tenant,
+                    sql: search_select(*lookup, "$1", "$2", "$3", "$4"),
+                    types: "uuid, bigint, bigint, bytea",
+                    args: format!(
+                        "'{tenant}', {SEARCH_LIMIT}, 0, '\\x{}'",
+                        first.bidx(*lookup)
+                    ),
+                    index: lookup.index(),
+                },
+            )
+        })
+        .collect::<Result<Vec<_>>>()?;
+
+    let pass = |ok: bool| if ok { "PASS" } else { "FAIL" };
+    let mut failed = Vec::new();
+    println!();
+    util::step(format!(
+        "search ({TENANTS} tenants x {PATIENTS} patients; {} patients of {} logged-in tenants, \
+         each by CNIC and by phone; {clients} clients, {} s per side)",
+        sample.len(),
+        common.tenants,
+        common.seconds
+    ));
+    let ms = |p50: f64, p95: f64, p99: f64| {
+        format!("p50 {p50:>6.2} ms  p95 {p95:>6.2} ms  p99 {p99:>6.2} ms")
+    };
+    let (a_side, b_side) = (
+        "(a) pgbench, the same select",
+        "(b) HTTP POST /api/patients/list",
+    );
+    for ((lookup, a, b), plan) in results.iter().zip(&plans) {
+        let label = lookup.label();
+        let budget_ok = b.p95_ms < SEARCH_BUDGET_MS;
+        let errors_ok = b.error_rate() <= MAX_ERROR_RATE;
+        println!(
+            "  {label:<5} {a_side:<32} : {:>6.0} tx/s   {}",
+            a.tps,
+            ms(a.p50_ms, a.p95_ms, a.p99_ms)
+        );
+        println!(
+            "        {b_side:<32} : {:>6.0} req/s  {}",
+            b.rps,
+            ms(b.p50_ms, b.p95_ms, b.p99_ms)
+        );
+        println!(
+            "        p95 (b)/(a): {:.1} x   budget server p95 < {SEARCH_BUDGET_MS:.0} ms: {}",
+            b.p95_ms / a.p95_ms,
+            pass(budget_ok)
+        );
+        if b.errors > 0 || !errors_ok {
+            println!(
+                "        HTTP errors: {} of {} ({:.3} %; at most {:.1} % allowed): {}",
+                b.errors,
+                b.attempts,
+                100.0 * b.error_rate(),
+                100.0 * MAX_ERROR_RATE,
+                pass(errors_ok)
+            );
+        }
+        println!("        plan: {} : {}", plan.summary, pass(plan.ok));
+        if !budget_ok {
+            failed.push(format!(
+                "{label} p95 is {:.2} ms, not below {SEARCH_BUDGET_MS:.0} ms",
+                b.p95_ms
+            ));
+        }
+        if !errors_ok {
+            failed.push(format!(
+                "{} of {} {label} searches failed",
+                b.errors, b.attempts
+            ));
+        }
+        if !plan.ok {
+            failed.push(format!(
+                "the {label} plan does not use {} (see EXPLAIN above)",
+                lookup.index()
+            ));
+        }
+    }
+    let mut phases = Vec::new();
+    for (lookup, a, b) in &results {
+        let label = lookup.label();
+        if let Some(cpu) = &a.cpu {
+            println!("  cpu during {label} (a): {}", cpu.render("pgbench"));
+            println!("    per transaction: {}", cpu.per_op("pgbench", a.tps));
+        }
+        if let Some(cpu) = &b.cpu {
+            println!(
+                "  cpu during {label} (b): {}",
+                cpu.render("load generator (xtask)")
+            );
+            println!(
+                "    per request:     {}",
+                cpu.per_op("load generator", b.rps)
+            );
+        }
+        phases.push((format!("{label} (a)"), &a.cpu));
+        phases.push((format!("{label} (b)"), &b.cpu));
+    }
+    let phases: Vec<(&str, &Option<CpuUse>)> =
+        phases.iter().map(|(p, cpu)| (p.as_str(), *cpu)).collect();
+    print_noise(&phases);
+    bench.finish(total);
+
+    if !failed.is_empty() {
+        bail!("search: {}", failed.join("; "));
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------
 // EXPLAIN
 
 struct PlanCheck {
@@ -1934,34 +2666,63 @@ struct PlanCheck {
     summary: String,
 }
 
-fn uses_pkey(plan: &str) -> bool {
+/// Whether `plan` reads through the index `index`.
+fn uses_index(plan: &str, index: &str) -> bool {
     plan.lines().any(|l| {
         let l = l.trim().trim_start_matches("->").trim();
-        l.starts_with("Index Scan using patients_pkey")
-            || l.starts_with("Index Only Scan using patients_pkey")
+        [
+            "Index Scan using ",
+            "Index Only Scan using ",
+            "Bitmap Index Scan on ",
+        ]
+        .iter()
+        .any(|scan| {
+            l.strip_prefix(scan)
+                .and_then(|rest| rest.strip_prefix(index))
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with(' '))
+        })
     })
 }
 
-/// `EXPLAIN (ANALYZE, BUFFERS)` of the select as the runtime role with the
-/// tenant set (row-level security applies), once as written and once as the
-/// generic plan of the prepared statement the server keeps.
-fn explain(app: &PgUrl) -> Result<PlanCheck> {
+/// A statement of the server's, to EXPLAIN the way the server runs it: as
+/// a prepared statement with parameters.
+struct PlanProbe<'a> {
+    /// The tenant set in the transaction (row-level security applies).
+    tenant: &'a str,
+    /// The statement, with `$n` parameters.
+    sql: String,
+    /// The parameters' SQL types, e.g. `uuid, uuid`.
+    types: &'a str,
+    /// The parameters' values as SQL literals.
+    args: String,
+    /// The index the plan must use.
+    index: &'a str,
+}
+
+/// `EXPLAIN (ANALYZE, BUFFERS)` of the statement as the runtime role with
+/// the tenant set, once with a custom plan and once with the generic plan
+/// that a long-lived server connection may settle on.
+fn explain(app: &PgUrl, probe: &PlanProbe) -> Result<PlanCheck> {
+    let PlanProbe {
+        tenant,
+        sql,
+        types,
+        args,
+        index,
+    } = probe;
     util::step(format!(
-        "EXPLAIN of the read under row-level security (as {APP_ROLE}, tenant bench1)"
+        "EXPLAIN under row-level security (as {APP_ROLE}, tenant {tenant})"
     ));
-    let tenant = tenant_uuid(1);
-    let patient = patient_uuid(1, 500);
     const MARK: &str = "--- generic plan ---";
     let out = app.psql(&format!(
         "BEGIN;
 SELECT clinic.set_tenant('{tenant}'::uuid) \\gset
-EXPLAIN (ANALYZE, BUFFERS) SELECT {PATIENT_COLUMNS} FROM clinic.patients
- WHERE tenant_id = '{tenant}'::uuid AND id = '{patient}'::uuid;
+PREPARE bench_probe({types}) AS {sql};
+SET LOCAL plan_cache_mode = force_custom_plan;
+EXPLAIN (ANALYZE, BUFFERS) EXECUTE bench_probe({args});
 \\echo '{MARK}'
 SET LOCAL plan_cache_mode = force_generic_plan;
-PREPARE bench_read(uuid, uuid) AS
- SELECT {PATIENT_COLUMNS} FROM clinic.patients WHERE tenant_id = $1 AND id = $2;
-EXPLAIN (ANALYZE, BUFFERS) EXECUTE bench_read('{tenant}', '{patient}');
+EXPLAIN (ANALYZE, BUFFERS) EXECUTE bench_probe({args});
 ROLLBACK;
 "
     ))?;
@@ -1969,40 +2730,36 @@ ROLLBACK;
         .split_once(MARK)
         .ok_or_else(|| anyhow!("unexpected EXPLAIN output:\n{out}"))?;
     let (custom, generic) = (custom.trim(), generic.trim());
-    util::note(format!(
-        "EXPLAIN (ANALYZE, BUFFERS) SELECT {PATIENT_COLUMNS} FROM clinic.patients WHERE tenant_id = '{tenant}' AND id = '{patient}'"
-    ));
+    util::note(format!("EXPLAIN (ANALYZE, BUFFERS) {sql}  -- ({args})"));
     for line in custom.lines() {
         util::note(format!("  {line}"));
     }
-    util::note("the same as a prepared statement, generic plan (what a long-lived server connection may use):");
+    util::note("the generic plan (what a long-lived server connection may use):");
     for line in generic.lines() {
         util::note(format!("  {line}"));
     }
-    let (custom_ok, generic_ok) = (uses_pkey(custom), uses_pkey(generic));
+    let (custom_ok, generic_ok) = (uses_index(custom, index), uses_index(generic, index));
     let scan = custom
         .lines()
         .map(|l| l.trim().trim_start_matches("->").trim())
-        .find(|l| l.starts_with("Index Scan") || l.starts_with("Index Only Scan"))
+        .find(|l| l.contains("Index Scan") || l.starts_with("Index Only Scan"))
         .or_else(|| custom.lines().next())
         .unwrap_or("(no plan)");
     let scan = scan.split("  (").next().unwrap_or(scan).trim();
-    let summary = format!(
-        "{scan} (custom plan {}, generic plan {})",
-        if custom_ok {
-            "ok"
+    let verdict = |ok: bool| {
+        if ok {
+            "ok".to_string()
         } else {
-            "NOT on patients_pkey"
-        },
-        if generic_ok {
-            "ok"
-        } else {
-            "NOT on patients_pkey"
+            format!("NOT on {index}")
         }
-    );
+    };
     Ok(PlanCheck {
         ok: custom_ok && generic_ok,
-        summary,
+        summary: format!(
+            "{scan} (custom plan {}, generic plan {})",
+            verdict(custom_ok),
+            verdict(generic_ok)
+        ),
     })
 }
 
@@ -2024,7 +2781,7 @@ struct CpuSnap {
     machine_busy: u64,
     /// xtask itself: the HTTP load generator threads.
     this: u64,
-    /// Finished children of xtask (pgbench once it has been waited for).
+    /// Children of xtask: finished ones, and the running pgbench.
     children: u64,
     server: u64,
     /// The postmaster with its finished children, plus the live backends.
@@ -2058,7 +2815,9 @@ impl CpuProbe {
         }
     }
 
-    fn snapshot(&self) -> Option<CpuSnap> {
+    /// A snapshot; `client` is a running child (pgbench) whose CPU counts
+    /// as the load generator's (a finished child's counts once reaped).
+    fn snapshot(&self, client: Option<u32>) -> Option<CpuSnap> {
         let stat = fs::read_to_string("/proc/stat").ok()?;
         let cpu: Vec<u64> = stat
             .lines()
@@ -2098,11 +2857,14 @@ impl CpuProbe {
             }
             None => 0,
         };
+        let client = client
+            .and_then(|pid| proc_stat(&pid.to_string()))
+            .map_or(0, |s| s.utime + s.stime);
         Some(CpuSnap {
             at: Instant::now(),
             machine_busy,
             this: me.utime + me.stime,
-            children: me.cutime + me.cstime,
+            children: me.cutime + me.cstime + client,
             server,
             postgres,
         })
@@ -2232,13 +2994,50 @@ mod tests {
     }
 
     #[test]
-    fn pgbench_output() {
-        let out = "number of failed transactions: 0 (0.000%)\n\
-                   latency average = 0.648 ms\n\
-                   initial connection time = 12.345 ms\n\
-                   tps = 12345.678901 (without initial connection time)\n";
-        assert_eq!(parse_pgbench(out), Some((12345.678901, 0.648)));
-        assert_eq!(parse_pgbench("nothing"), None);
+    fn pgbench_log() {
+        // client_id transaction_no time script_no time_epoch time_us
+        let log = "0 1 812 0 1700000000 999999\n\
+                   0 2 1510 3 1700000001 000200\n\
+                   1 1 failed 0 1700000001 500000\n\
+                   1 2 2048 127 1700000002 000000\n\
+                   garbage\n";
+        let window = 1_700_000_001_000_000..1_700_000_002_000_000;
+        let mut out = vec![7];
+        assert_eq!(parse_pgbench_log(log, &window, &mut out), 1);
+        assert_eq!(out, [7, 1510]);
+    }
+
+    #[test]
+    fn search_identifiers() {
+        // The same values as server/src/cli.rs `bench_identifiers_are_what_the_bench_searches`.
+        assert_eq!(search_cnic(1000, 1), "3010000000001");
+        assert_eq!(search_phone(1000, 1), "03100000001");
+        assert_eq!(search_cnic(7, 999), "3000070000999");
+        assert_eq!(search_phone(7, 999), "03000700999");
+        assert_eq!(Lookup::Phone.query(7, 999), "03000700999");
+    }
+
+    #[test]
+    fn search_transaction() {
+        let s = Sampled {
+            tenant: 2,
+            patient: 5,
+            cnic_bidx: "00ff".into(),
+            phone_bidx: "abcd".into(),
+        };
+        let script = search_script(Lookup::Phone, &s);
+        assert!(script.starts_with("\\startpipeline\nBEGIN;\nSELECT clinic.set_tenant("));
+        assert!(script.contains(
+            "WHERE tenant_id = '00000000-0000-4000-8000-000000000002'::uuid \
+             AND phone_bidx = '\\xabcd'::bytea ORDER BY name_key, id LIMIT 26 OFFSET 0;\nCOMMIT;"
+        ));
+        assert_eq!(
+            search_select(Lookup::Cnic, "$1", "$2", "$3", "$4"),
+            format!(
+                "SELECT {PATIENT_COLUMNS} FROM clinic.patients WHERE tenant_id = $1 \
+                 AND cnic_bidx = $4 ORDER BY name_key, id LIMIT $2 OFFSET $3"
+            )
+        );
     }
 
     #[test]
@@ -2351,10 +3150,20 @@ mod tests {
         let plan =
             "Index Scan using patients_pkey on patients  (cost=0.42..8.45 rows=1 width=70)\n  \
                     Index Cond: ((tenant_id = clinic.current_tenant()) AND (id = '…'::uuid))";
-        assert!(uses_pkey(plan));
-        assert!(!uses_pkey("Seq Scan on patients"));
-        assert!(!uses_pkey(
-            "Index Scan using patients_tenant_name_key on patients"
+        assert!(uses_index(plan, "patients_pkey"));
+        assert!(!uses_index("Seq Scan on patients", "patients_pkey"));
+        assert!(!uses_index(
+            "Index Scan using patients_tenant_name_key on patients",
+            "patients_pkey"
+        ));
+        let search = "Limit  (cost=8.45..8.46 rows=1 width=120)\n  \
+                      ->  Sort  (cost=8.45..8.46 rows=1 width=120)\n        \
+                      ->  Index Scan using patients_tenant_cnic_bidx on patients  (cost=0.42..8.44)";
+        assert!(uses_index(search, "patients_tenant_cnic_bidx"));
+        assert!(!uses_index(search, "patients_tenant_cnic"));
+        assert!(uses_index(
+            "->  Bitmap Index Scan on patients_tenant_phone_bidx  (cost=0.00..4.43 rows=1 width=0)",
+            "patients_tenant_phone_bidx"
         ));
     }
 }

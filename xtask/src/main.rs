@@ -65,8 +65,11 @@ enum Cmd {
         seconds: u64,
     },
     /// Run a benchmark: `cargo xtask bench <name> [args...]`.
+    /// (`--help` after the name is the benchmark's own; alone, it lists them.)
+    #[command(disable_help_flag = true)]
     Bench {
-        /// Benchmark name.
+        /// Benchmark name (`list` for the list).
+        #[arg(allow_hyphen_values = true)]
         name: String,
         /// Extra arguments for the benchmark.
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]

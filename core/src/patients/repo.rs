@@ -358,12 +358,34 @@ pub struct PatientUpdate {
     pub address: Option<Address>,
 }
 
+/// Patients of this clinic without a CNIC, in id order after `after`, at most
+/// `limit`: id and MR number (data loads such as the search benchmark page
+/// through them and fill them with [`set_identifiers_many`]).
+pub async fn without_cnic(
+    tx: &mut TenantTx,
+    after: Option<PatientId>,
+    limit: u32,
+) -> Result<Vec<(PatientId, String)>> {
+    let tenant = tx.tenant();
+    Ok(sqlx::query_as(
+        "SELECT id, mr_number FROM clinic.patients
+          WHERE tenant_id = $1 AND cnic_bidx IS NULL
+            AND id > coalesce($2, '00000000-0000-0000-0000-000000000000'::uuid)
+          ORDER BY id LIMIT $3",
+    )
+    .bind(tenant)
+    .bind(after)
+    .bind(i64::from(limit))
+    .fetch_all(tx.conn())
+    .await?)
+}
+
+/// A patient and the identifiers to give it ([`set_identifiers_many`]).
+pub type IdentifiersRow = (PatientId, Option<Cnic>, Option<Phone>, Option<Address>);
+
 /// Sets the identifiers of many existing patients in one statement (data
 /// loads such as the search benchmark). Rows of other tenants are untouched.
-pub async fn set_identifiers_many(
-    tx: &mut TenantTx,
-    rows: &[(PatientId, Option<Cnic>, Option<Phone>, Option<Address>)],
-) -> Result<u64> {
+pub async fn set_identifiers_many(tx: &mut TenantTx, rows: &[IdentifiersRow]) -> Result<u64> {
     let tenant = tx.tenant();
     let keys = tx.keys_for_write().await?;
     let mut sealed = Vec::with_capacity(rows.len());
