@@ -336,7 +336,6 @@ fn read_patient(ctx: &Ctx, args: &[String]) -> Result<()> {
 
     let ratio = 100.0 * b.rps / a.tps;
     let budget_ok = ratio >= BUDGET_PERCENT;
-    let errors_ok = b.error_rate() <= MAX_ERROR_RATE;
     let pass = |ok: bool| if ok { "PASS" } else { "FAIL" };
     println!();
     util::step(format!(
@@ -354,16 +353,7 @@ fn read_patient(ctx: &Ctx, args: &[String]) -> Result<()> {
         "  (b) HTTP     POST {PATIENT_PATH}    : {b_num:>width$} req/s  (p50 {:.2} ms, p99 {:.2} ms)",
         b.p50_ms, b.p99_ms
     );
-    if b.errors > 0 || !errors_ok {
-        println!(
-            "      HTTP errors: {} of {} ({:.3} %; at most {:.1} % allowed): {}",
-            b.errors,
-            b.attempts,
-            100.0 * b.error_rate(),
-            100.0 * MAX_ERROR_RATE,
-            pass(errors_ok)
-        );
-    }
+    let errors_ok = b.report_errors("      ");
     // Floored, so that a printed 60 % always passes a 60 % budget.
     println!(
         "  ratio (b)/(a): {:.0} %   budget >= {BUDGET_PERCENT:.0} %: {}",
@@ -786,9 +776,7 @@ fn load_database(
         lo = hi + 1;
     }
     // Rows complete: an interrupted fill resumes instead of reloading.
-    owner.psql(&format!(
-        "COMMENT ON DATABASE {BENCH_DB} IS '{LOAD_MARKER}';"
-    ))?;
+    mark_database(owner, LOAD_MARKER)?;
     util::ok(format!(
         "rows loaded in {}",
         util::fmt_duration(start.elapsed())
@@ -825,15 +813,20 @@ fn fill_identifiers(
     let t = Instant::now();
     util::note("VACUUM (ANALYZE) on the loaded tables…");
     owner.psql("VACUUM (ANALYZE) platform.tenants, clinic.patients;")?;
-    owner.psql(&format!(
-        "COMMENT ON DATABASE {BENCH_DB} IS '{IDENTIFIERS_MARKER}';"
-    ))?;
+    mark_database(owner, IDENTIFIERS_MARKER)?;
     util::ok(format!(
         "identifiers filled in {} (vacuum/analyze {})",
         util::fmt_duration(filled),
         util::fmt_duration(t.elapsed())
     ));
     Ok(())
+}
+
+/// Records in the database comment how far the load got.
+fn mark_database(owner: &PgUrl, marker: &str) -> Result<()> {
+    owner
+        .psql(&format!("COMMENT ON DATABASE {BENCH_DB} IS '{marker}';"))
+        .map(drop)
 }
 
 /// Creates (or updates) the user `bench` in tenant bench1 through
@@ -1589,6 +1582,22 @@ impl HttpResult {
         } else {
             self.errors as f64 / self.attempts as f64
         }
+    }
+
+    /// Whether few enough requests failed; prints how many did, if any.
+    fn report_errors(&self, indent: &str) -> bool {
+        let ok = self.error_rate() <= MAX_ERROR_RATE;
+        if self.errors > 0 || !ok {
+            println!(
+                "{indent}HTTP errors: {} of {} ({:.3} %; at most {:.1} % allowed): {}",
+                self.errors,
+                self.attempts,
+                100.0 * self.error_rate(),
+                100.0 * MAX_ERROR_RATE,
+                if ok { "PASS" } else { "FAIL" }
+            );
+        }
+        ok
     }
 }
 
@@ -2581,7 +2590,6 @@ fn search(ctx: &Ctx, args: &[String]) -> Result<()> {
     for ((lookup, a, b), plan) in results.iter().zip(&plans) {
         let label = lookup.label();
         let budget_ok = b.p95_ms < SEARCH_BUDGET_MS;
-        let errors_ok = b.error_rate() <= MAX_ERROR_RATE;
         println!(
             "  {label:<5} {a_side:<32} : {:>6.0} tx/s   {}",
             a.tps,
@@ -2597,16 +2605,7 @@ fn search(ctx: &Ctx, args: &[String]) -> Result<()> {
             b.p95_ms / a.p95_ms,
             pass(budget_ok)
         );
-        if b.errors > 0 || !errors_ok {
-            println!(
-                "        HTTP errors: {} of {} ({:.3} %; at most {:.1} % allowed): {}",
-                b.errors,
-                b.attempts,
-                100.0 * b.error_rate(),
-                100.0 * MAX_ERROR_RATE,
-                pass(errors_ok)
-            );
-        }
+        let errors_ok = b.report_errors("        ");
         println!("        plan: {} : {}", plan.summary, pass(plan.ok));
         if !budget_ok {
             failed.push(format!(
