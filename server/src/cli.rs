@@ -587,6 +587,26 @@ async fn seed(db: &DbArgs, owner: &OwnerArgs, key: &KeyArgs, path: &PathBuf) -> 
         );
     }
     println!();
+    println!("  Search by CNIC or phone (stored encrypted, found through blind indexes), e.g.:");
+    for (code, _, _, _) in demo::CLINICS {
+        let mut ptx = app.platform_tx().await?;
+        let tenant = tenants::repo::find_by_code(&mut ptx, code).await?;
+        ptx.commit().await?;
+        let Some(tenant) = tenant else { continue };
+        let mut tx = app.tenant_tx_for(tenant.id).await?;
+        let page = patients::repo::search(&mut tx, &patients::PatientQuery::All, 25, 0).await?;
+        tx.commit().await?;
+        if let Some(p) = page.iter().find(|p| p.cnic.is_some() && p.phone.is_some()) {
+            println!(
+                "  {code:<8} {} ({}): CNIC {}, phone {}",
+                p.full_name,
+                p.mr_number,
+                p.cnic.as_ref().map(|c| c.formatted()).unwrap_or_default(),
+                p.phone.as_ref().map(|p| p.display()).unwrap_or_default()
+            );
+        }
+    }
+    println!();
     println!("  (also in {})", path.display());
     Ok(())
 }
