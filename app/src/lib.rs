@@ -12,7 +12,7 @@ pub mod ui;
 
 use features::admin::pages::{RolesPage, SecurityPage, UsersPage, WorkstationsPage};
 use features::auth::pages::{CodePage, EnrolPage, LockedPage, LoginPage, PasswordPage};
-use features::patients::pages::{PatientEditPage, PatientPage, PatientsPage};
+use features::patients::pages::{PatientEditPage, PatientPage, PatientRegisterPage, PatientsPage};
 use features::sections::pages::SectionPage;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
@@ -52,6 +52,8 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/account/password") view=PasswordPage/>
                 <Route path=path!("/locked") view=LockedPage/>
                 <Route path=path!("/patients") view=PatientsPage ssr=SsrMode::Async/>
+                // Before `/patients/:id`, which would take "new" for an id.
+                <Route path=path!("/patients/new") view=PatientRegisterPage ssr=SsrMode::Async/>
                 <Route path=path!("/patients/:id") view=PatientPage ssr=SsrMode::Async/>
                 <Route path=path!("/patients/:id/edit") view=PatientEditPage ssr=SsrMode::Async/>
                 <Route path=path!("/admin") view=WorkstationsPage ssr=SsrMode::Async/>

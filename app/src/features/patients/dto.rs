@@ -23,7 +23,8 @@ pub struct PatientDto {
 /// The answer to a registration.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum RegistrationDto {
-    Registered(PatientDto),
+    /// Boxed: a patient is far larger than the other variant.
+    Registered(Box<PatientDto>),
     /// Nothing saved: patients of this clinic with the same CNIC or phone.
     PossibleDuplicates(Vec<PatientDto>),
 }

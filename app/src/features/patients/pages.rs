@@ -1,13 +1,19 @@
-//! Patient list / search and the patient record page.
+//! Patient list / search and the patient record page; the registration and
+//! edit forms are in `register` and `edit`, their shared fields in `form`.
 
-use super::api::{get_patient, list_patients, UpdatePatient};
+mod edit;
+mod form;
+mod register;
+
+pub use edit::PatientEditPage;
+pub use register::PatientRegisterPage;
+
+use super::api::{get_patient, list_patients};
 use super::dto::{PatientDto, PatientPageDto};
 use crate::error::AppError;
-use crate::features::drafts::hook::{use_autosave, Autosave};
-use crate::ui::{action_error, error_view, text, AppLayout};
+use crate::ui::{error_view, text, AppLayout, CurrentUser};
 use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_params_map};
-use serde::{Deserialize, Serialize};
 
 #[component]
 pub fn PatientsPage() -> impl IntoView {
@@ -31,13 +37,17 @@ pub fn PatientsPage() -> impl IntoView {
     };
     view! {
         <AppLayout>
-            <h1>"Patients"</h1>
+            <div class="page-head">
+                <h1>"Patients"</h1>
+                <RegisterLink/>
+            </div>
             <form class="search" role="search" on:submit=open_first>
                 <label for="patient-search">"Search patients"</label>
                 <input
                     id="patient-search"
                     type="search"
-                    placeholder="Name or MR number"
+                    placeholder="Name, MR number, CNIC or phone"
+                    aria-describedby="patient-search-hint"
                     autocomplete="off"
                     autofocus
                     prop:value=query
@@ -46,6 +56,9 @@ pub fn PatientsPage() -> impl IntoView {
                         set_page.set(0);
                     }
                 />
+                <p class="hint" id="patient-search-hint">
+                    "A CNIC or phone number finds exact matches; names match from the start."
+                </p>
             </form>
             <Transition fallback=|| view! { <p>{text::LOADING}</p> }>
                 {move || {
@@ -61,6 +74,24 @@ pub fn PatientsPage() -> impl IntoView {
     }
 }
 
+/// "Register patient", for users who may register patients (the server
+/// checks anyway).
+#[component]
+fn RegisterLink() -> impl IntoView {
+    let me = use_context::<CurrentUser>().map(|c| c.0);
+    view! {
+        <Suspense fallback=|| ()>
+            {move || {
+                me.and_then(|m| m.get())
+                    .and_then(Result::ok)
+                    .flatten()
+                    .filter(|m| m.may("patients.write"))
+                    .map(|_| view! { <a class="button" href="/patients/new">"Register patient"</a> })
+            }}
+        </Suspense>
+    }
+}
+
 #[component]
 fn PatientTable(found: PatientPageDto, set_page: WriteSignal<u32>) -> impl IntoView {
     let PatientPageDto {
@@ -69,7 +100,7 @@ fn PatientTable(found: PatientPageDto, set_page: WriteSignal<u32>) -> impl IntoV
         has_more,
     } = found;
     if patients.is_empty() {
-        return view! { <p class="empty">"No patients match. Check the spelling or search by MR number."</p> }
+        return view! { <p class="empty">"No patients match. Check the spelling, or search by MR number, CNIC or phone."</p> }
             .into_any();
     }
     view! {
@@ -81,6 +112,8 @@ fn PatientTable(found: PatientPageDto, set_page: WriteSignal<u32>) -> impl IntoV
                     <th scope="col" class="wide-only">"Father / husband"</th>
                     <th scope="col">"Sex"</th>
                     <th scope="col">"Age"</th>
+                    <th scope="col">"CNIC"</th>
+                    <th scope="col">"Phone"</th>
                 </tr>
             </thead>
             <tbody>
@@ -96,6 +129,8 @@ fn PatientTable(found: PatientPageDto, set_page: WriteSignal<u32>) -> impl IntoV
                                 <td class="wide-only">{p.father_or_husband_name}</td>
                                 <td>{p.sex}</td>
                                 <td>{p.age_years.map(|a| a.to_string()).unwrap_or_default()}</td>
+                                <td class="mono">{p.cnic}</td>
+                                <td class="mono">{p.phone}</td>
                             </tr>
                         }
                     })
@@ -153,8 +188,19 @@ pub fn PatientPage() -> impl IntoView {
     }
 }
 
+/// A recorded value, or "Not recorded".
+fn or_not_recorded(value: String) -> String {
+    if value.is_empty() {
+        "Not recorded".to_owned()
+    } else {
+        value
+    }
+}
+
 #[component]
 fn PatientCard(p: PatientDto) -> impl IntoView {
+    let mono = |v: &str| (!v.is_empty()).then_some("mono");
+    let (cnic_class, phone_class) = (mono(&p.cnic), mono(&p.phone));
     view! {
         <article class="patient-card" aria-labelledby="patient-name">
             <h1 id="patient-name">{p.full_name}</h1>
@@ -170,135 +216,17 @@ fn PatientCard(p: PatientDto) -> impl IntoView {
                     {p.date_of_birth.unwrap_or_else(|| "Not recorded".to_owned())}
                     {p.age_years.map(|a| format!(" ({a} years)"))}
                 </dd>
+                <dt>"CNIC"</dt>
+                <dd class=cnic_class>{or_not_recorded(p.cnic)}</dd>
+                <dt>"Phone"</dt>
+                <dd class=phone_class>{or_not_recorded(p.phone)}</dd>
+                <dt>"Address"</dt>
+                <dd class="address">{or_not_recorded(p.address)}</dd>
             </dl>
             <p class="actions">
                 <a class="button" href=format!("/patients/{}/edit", p.id)>"Edit details"</a>
                 <a href="/patients">"Back to patients"</a>
             </p>
         </article>
-    }
-}
-
-/// What the edit form keeps in its draft.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-struct EditDraft {
-    full_name: String,
-    father_or_husband_name: String,
-    sex: String,
-    date_of_birth: String,
-}
-
-#[component]
-pub fn PatientEditPage() -> impl IntoView {
-    let params = use_params_map();
-    let patient = Resource::new(
-        move || params.read().get("id").unwrap_or_default(),
-        get_patient,
-    );
-    view! {
-        <AppLayout>
-            <Suspense fallback=|| view! { <p>{text::LOADING}</p> }>
-                {move || {
-                    patient
-                        .get()
-                        .map(|r| match r {
-                            Ok(p) => view! { <PatientEditForm p/> }.into_any(),
-                            Err(AppError::NotFound) => view! { <h1>"Patient not found"</h1> }.into_any(),
-                            Err(e) => error_view(e),
-                        })
-                }}
-            </Suspense>
-        </AppLayout>
-    }
-}
-
-#[component]
-fn PatientEditForm(p: PatientDto) -> impl IntoView {
-    let id = p.id.clone();
-    let full_name = RwSignal::new(p.full_name.clone());
-    let guardian = RwSignal::new(p.father_or_husband_name.clone());
-    let sex = RwSignal::new(p.sex_code.clone());
-    let dob = RwSignal::new(p.date_of_birth_iso.clone());
-    let autosave: Autosave = use_autosave(format!("patient-edit:{id}"));
-    let current = move || EditDraft {
-        full_name: full_name.get_untracked(),
-        father_or_husband_name: guardian.get_untracked(),
-        sex: sex.get_untracked(),
-        date_of_birth: dob.get_untracked(),
-    };
-    let a = autosave.clone();
-    let changed = move || {
-        if let Ok(json) = serde_json::to_string(&current()) {
-            a.changed(json);
-        }
-    };
-    let a = autosave.clone();
-    let restore = move |_| {
-        if let Some(d) = a.offered.get_untracked() {
-            if let Ok(draft) = serde_json::from_str::<EditDraft>(&d.payload) {
-                full_name.set(draft.full_name);
-                guardian.set(draft.father_or_husband_name);
-                sex.set(draft.sex);
-                dob.set(draft.date_of_birth);
-            }
-        }
-        a.offered.set(None);
-    };
-    let a = autosave.clone();
-    let discard = move |_| a.discard();
-    let save = ServerAction::<UpdatePatient>::new();
-    let error = action_error(save.value());
-    let navigate = use_navigate();
-    let a = autosave.clone();
-    let back = format!("/patients/{id}");
-    Effect::new(move |_| {
-        if let Some(Ok(saved)) = save.value().get() {
-            a.forget_pending();
-            navigate(&format!("/patients/{}", saved.id), Default::default());
-        }
-    });
-    let offered = autosave.offered;
-    let status = autosave.status;
-    let on_input = {
-        let changed = changed.clone();
-        move |_| changed()
-    };
-    view! {
-        <h1>{format!("Edit {}", p.full_name)}</h1>
-        <p class="mono">{p.mr_number.clone()}</p>
-        <Show when=move || offered.get().is_some()>
-            <div class="draft-offer" role="status">
-                <span>
-                    {move || {
-                        offered
-                            .get()
-                            .map(|d| format!("You have unsaved changes from {}.", d.saved_at))
-                    }}
-                </span>
-                <button type="button" on:click=restore>"Restore draft"</button>
-                <button type="button" class="secondary" on:click=discard.clone()>"Discard draft"</button>
-            </div>
-        </Show>
-        <ActionForm action=save attr:class="edit-form" on:input=on_input>
-            <input type="hidden" name="id" value=id.clone()/>
-            <label for="full_name">"Full name"</label>
-            <input id="full_name" name="full_name" required maxlength="200" prop:value=full_name on:input=move |ev| full_name.set(event_target_value(&ev))/>
-            <label for="father_or_husband_name">"Father / husband name"</label>
-            <input id="father_or_husband_name" name="father_or_husband_name" maxlength="200" prop:value=guardian on:input=move |ev| guardian.set(event_target_value(&ev))/>
-            <label for="sex">"Sex"</label>
-            <select id="sex" name="sex" prop:value=sex on:change=move |ev| { sex.set(event_target_value(&ev)); changed(); }>
-                <option value="female">"Female"</option>
-                <option value="male">"Male"</option>
-                <option value="other">"Other"</option>
-            </select>
-            <label for="date_of_birth">"Date of birth"</label>
-            <input id="date_of_birth" name="date_of_birth" type="date" prop:value=dob on:input=move |ev| dob.set(event_target_value(&ev))/>
-            <p class="error" role="alert">{error}</p>
-            <p class="hint" aria-live="polite">{move || status.get()}</p>
-            <div class="actions">
-                <button type="submit" disabled=move || save.pending().get()>"Save"</button>
-                <a href=back.clone()>"Cancel"</a>
-            </div>
-        </ActionForm>
     }
 }
