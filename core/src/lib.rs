@@ -4,6 +4,7 @@
 //! through a [`db::TenantTx`], which sets the tenant inside its transaction
 //! before any statement runs. Nothing outside [`db`] can name the pool.
 
+pub mod audit;
 pub mod auth;
 pub mod crypto;
 pub mod db;

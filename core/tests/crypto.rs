@@ -510,7 +510,7 @@ async fn kek_rotation_rewraps_tenant_and_jwt_keys_and_the_old_kek_can_be_retired
         rotation::rewrap_tenant(&app, &master, clinic.id)
             .await
             .unwrap(),
-        2
+        3
     );
     assert_eq!(jwt::rewrap(&app, &master).await.unwrap(), 1);
     assert_eq!(
@@ -587,13 +587,13 @@ async fn an_interrupted_dek_rotation_keeps_values_readable_and_resumes() {
             .unwrap();
     assert_eq!(
         key_of(&during_key),
-        3,
-        "written under the new key (1 data, 2 index, 3 new data)"
+        4,
+        "written under the new key (1 data, 2 index, 3 audit, 4 new data)"
     );
     let status = rotation::status(&db.app).await.unwrap();
     let mine = status.iter().find(|s| s.tenant == clinic.id).unwrap();
     assert!(
-        matches!(mine.rotation, Some((1, 3, 6))),
+        matches!(mine.rotation, Some((1, 4, 6))),
         "{:?}",
         mine.rotation
     );
@@ -619,7 +619,7 @@ async fn an_interrupted_dek_rotation_keeps_values_readable_and_resumes() {
             done,
             RotateOutcome::Finished {
                 from_key: 1,
-                to_key: 3,
+                to_key: 4,
                 ..
             }
         ),
@@ -628,10 +628,10 @@ async fn an_interrupted_dek_rotation_keeps_values_readable_and_resumes() {
     let last = seen.last().unwrap();
     assert_eq!(last.done, last.total, "progress reaches the total");
     // Every ciphertext is under key 3, and key 1 is destroyed.
-    for column in ENCRYPTED_COLUMNS {
+    for column in ENCRYPTED_COLUMNS.iter().filter(|c| c.rotates) {
         let old: i64 = sqlx::query_scalar(&format!(
             "SELECT count(*) FROM clinic.{} WHERE tenant_id = $1 AND {} IS NOT NULL
-               AND substring({} from 2 for 4) <> '\\x00000003'::bytea",
+               AND substring({} from 2 for 4) <> '\\x00000004'::bytea",
             column.table, column.column, column.column
         ))
         .bind(clinic.id)
@@ -652,7 +652,8 @@ async fn an_interrupted_dek_rotation_keeps_values_readable_and_resumes() {
         vec![
             (1, "destroyed".into(), true),
             (2, "active".into(), false),
-            (3, "active".into(), false)
+            (3, "active".into(), false),
+            (4, "active".into(), false)
         ]
     );
     // Both the original process (stale cache) and the other one read everything.
@@ -718,7 +719,7 @@ async fn crypto_shred_makes_a_tenants_ciphertexts_unreadable_and_leaves_others()
     let db = TestDb::new().await;
     let (a, session_a, pa) = clinic_with_patient(&db, "alpha").await;
     let (b, _, pb) = clinic_with_patient(&db, "bravo").await;
-    assert_eq!(rotation::shred(&db.app, a.id).await.unwrap(), 2);
+    assert_eq!(rotation::shred(&db.app, a.id).await.unwrap(), 3);
     assert_key_error(get(&db.app, &a, pa.id).await, "destroyed");
     // Another process (no cache) too, and writes fail clearly.
     let other = Db::connect(&db.app_url, 2)

@@ -87,7 +87,7 @@ async fn key_commands_rotate_everything_and_data_stays_readable() {
             "4",
         ],
     );
-    assert!(out.contains("data key 1 -> 3"), "{out}");
+    assert!(out.contains("data key 1 -> 4"), "{out}");
     assert!(out.contains("key 1 destroyed"), "{out}");
     let out = healipro(&db, &file, &["keys", "rotate-kek"]);
     assert!(out.contains("everything is wrapped by"), "{out}");

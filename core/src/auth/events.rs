@@ -27,6 +27,22 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    /// The audit action a sign-in event is logged as (the outcome itself
+    /// goes into the entry's details).
+    pub fn audit_action(self) -> crate::audit::Action {
+        use crate::audit::Action as A;
+        match self {
+            Outcome::PasswordOk | Outcome::TotpOk | Outcome::RecoveryCodeUsed => A::LoginSucceeded,
+            Outcome::PasswordFailed | Outcome::TotpFailed | Outcome::Throttled => A::LoginFailed,
+            Outcome::Locked => A::AccountLocked,
+            Outcome::TotpEnrolled => A::SecondFactorEnrolled,
+            Outcome::PasswordChanged | Outcome::PasswordReset | Outcome::Unlocked => A::UserChanged,
+            Outcome::SignedOut | Outcome::SignedOutEverywhere | Outcome::ScreenLocked => {
+                A::SignedOut
+            }
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Outcome::PasswordOk => "password_ok",
@@ -64,11 +80,26 @@ pub async fn record(
          VALUES ($1, $2, $3, $4, $5)",
     )
     .bind(tenant)
-    .bind(username)
+    .bind(&username)
     .bind(user)
     .bind(client_ip)
     .bind(outcome.as_str())
     .execute(tx.conn())
+    .await?;
+    let actor = crate::audit::Actor {
+        user_id: user,
+        username,
+        ip: client_ip.unwrap_or_default().to_owned(),
+        ..Default::default()
+    };
+    let details = serde_json::json!({ "outcome": outcome.as_str() });
+    crate::audit::append(
+        tx,
+        &actor,
+        outcome.audit_action(),
+        &Default::default(),
+        Some(&details),
+    )
     .await?;
     Ok(())
 }
@@ -142,6 +173,15 @@ pub async fn record_denial(
     .bind(session.id)
     .bind(permission.as_str())
     .execute(tx.conn())
+    .await?;
+    let details = serde_json::json!({ "permission": permission.as_str() });
+    crate::audit::append(
+        tx,
+        &crate::audit::Actor::of(session),
+        crate::audit::Action::PermissionDenied,
+        &Default::default(),
+        Some(&details),
+    )
     .await?;
     Ok(())
 }

@@ -47,6 +47,9 @@ pub struct TenantKeys {
     /// Key ids that were destroyed (crypto-shred or finished rotation).
     destroyed: HashSet<u32>,
     active: u32,
+    /// The key of new audit details (audit keys are in `data` too: key ids
+    /// are unique per tenant).
+    audit_active: Option<u32>,
     index: Key,
     loaded_at: Instant,
 }
@@ -72,7 +75,14 @@ impl TenantKeys {
 
     /// Encrypts `plaintext` as `field` of row `row` under the active DEK.
     pub fn encrypt(&self, field: Field, row: uuid::Uuid, plaintext: &[u8]) -> Result<Vec<u8>> {
-        let key = self.data.get(&self.active).ok_or_else(|| {
+        let key_id = if field.column().rotates {
+            self.active
+        } else {
+            self.audit_active.ok_or_else(|| {
+                Error::KeyUnavailable(format!("tenant {}: no audit key", self.tenant))
+            })?
+        };
+        let key = self.data.get(&key_id).ok_or_else(|| {
             Error::KeyUnavailable(format!("tenant {}: no active data key", self.tenant))
         })?;
         let sealed = master::seal(
@@ -82,7 +92,7 @@ impl TenantKeys {
         )?;
         let mut out = Vec::with_capacity(5 + sealed.len());
         out.push(FORMAT_V1);
-        out.extend_from_slice(&self.active.to_be_bytes());
+        out.extend_from_slice(&key_id.to_be_bytes());
         out.extend_from_slice(&sealed);
         Ok(out)
     }
@@ -247,6 +257,7 @@ fn unwrap_ring(
     let mut data = HashMap::new();
     let mut destroyed = HashSet::new();
     let mut active = None;
+    let mut audit_active = None;
     let mut index = None;
     for r in rows {
         let id = u32::try_from(r.key_id).unwrap_or(0);
@@ -259,6 +270,12 @@ fn unwrap_ring(
                 data.insert(id, unwrap(r)?);
                 if state == "active" {
                     active = Some(id);
+                }
+            }
+            ("audit", state) => {
+                data.insert(id, unwrap(r)?);
+                if state == "active" {
+                    audit_active = Some(id);
                 }
             }
             _ => {}
@@ -274,12 +291,13 @@ fn unwrap_ring(
         data,
         destroyed,
         active: active.ok_or_else(shredded)?,
+        audit_active,
         index: index.ok_or_else(shredded)?,
         loaded_at: Instant::now(),
     }))
 }
 
-/// Creates a tenant's first data and index keys, committed on their own (a
+/// Creates a tenant's first data, index and audit keys, committed on their own (a
 /// key must never vanish with a rolled-back request that used it). Does
 /// nothing when the tenant has keys, destroyed ones included.
 pub(crate) async fn create_first(tx: &mut TenantTx, master: &MasterKeys) -> Result<()> {
@@ -298,8 +316,31 @@ pub(crate) async fn create_first(tx: &mut TenantTx, master: &MasterKeys) -> Resu
     if existing > 0 {
         return Ok(());
     }
-    for (key_id, purpose) in [(1, "data"), (2, "index")] {
+    for (key_id, purpose) in [(1, "data"), (2, "index"), (3, "audit")] {
         insert_key(tx, master, key_id, purpose).await?;
+    }
+    Ok(())
+}
+
+/// Creates the tenant's audit key unless it has one.
+async fn create_audit_key(tx: &mut TenantTx, master: &MasterKeys) -> Result<()> {
+    let tenant = tx.tenant();
+    sqlx::query(
+        "SELECT pg_advisory_xact_lock(hashtext('healipro.tenant_keys'), hashtext($1::text))",
+    )
+    .bind(tenant)
+    .execute(tx.conn())
+    .await?;
+    let (has_audit, next): (bool, i32) = sqlx::query_as(
+        "SELECT bool_or(purpose = 'audit'), coalesce(max(key_id), 0) + 1
+           FROM clinic.tenant_keys WHERE tenant_id = $1",
+    )
+    .bind(tenant)
+    .fetch_one(tx.conn())
+    .await
+    .map(|(has, next): (Option<bool>, i32)| (has.unwrap_or(false), next))?;
+    if !has_audit {
+        insert_key(tx, master, next, "audit").await?;
     }
     Ok(())
 }
@@ -399,6 +440,20 @@ impl TenantTx {
         Err(Error::KeyUnavailable(format!(
             "tenant {tenant} has no active data key (its keys were destroyed?)"
         )))
+    }
+
+    /// The keys to encrypt audit details with, creating the tenant's audit
+    /// key (in its own committed transaction) the first time.
+    pub async fn audit_keys(&mut self) -> Result<Arc<TenantKeys>> {
+        let keys = self.keys().await?;
+        if keys.audit_active.is_some() {
+            return Ok(keys);
+        }
+        let vault = self.vault()?.clone();
+        let mut own = self.sibling().await?;
+        create_audit_key(&mut own, vault.master()).await?;
+        own.commit().await?;
+        self.reload_keys().await
     }
 
     /// Decrypts with the cached keys, reloading once when the ciphertext names

@@ -32,9 +32,11 @@ pub enum Field {
     UserTotpSecret,
     UserTotpPending,
     DraftPayload,
+    AuditDetails,
 }
 
-/// Where a field is stored. Every table here keys its rows by `id`.
+/// Where a field is stored. Every table whose column rotates keys its rows by
+/// `id` (the audit log is keyed by `seq` and never rewritten).
 #[derive(Debug, Clone, Copy)]
 pub struct Column {
     pub field: Field,
@@ -42,46 +44,62 @@ pub struct Column {
     pub column: &'static str,
     /// The blind-index column beside it, for fields searched by exact value.
     pub blind_index: Option<&'static str>,
+    /// Encrypted with the data key and re-encrypted by a DEK rotation. False
+    /// only for the append-only audit log, whose hash chain covers the
+    /// ciphertext: it has its own audit key, kept for as long as the log.
+    pub rotates: bool,
 }
 
-/// The one list of encrypted columns (DESIGN §5). The audit issue adds its
-/// details column here.
+/// The one list of encrypted columns (DESIGN §5).
 pub const ENCRYPTED_COLUMNS: &[Column] = &[
     Column {
         field: Field::PatientCnic,
         table: "patients",
         column: "cnic_enc",
         blind_index: Some("cnic_bidx"),
+        rotates: true,
     },
     Column {
         field: Field::PatientPhone,
         table: "patients",
         column: "phone_enc",
         blind_index: Some("phone_bidx"),
+        rotates: true,
     },
     Column {
         field: Field::PatientAddress,
         table: "patients",
         column: "address_enc",
         blind_index: None,
+        rotates: true,
     },
     Column {
         field: Field::UserTotpSecret,
         table: "users",
         column: "totp_secret_enc",
         blind_index: None,
+        rotates: true,
     },
     Column {
         field: Field::UserTotpPending,
         table: "users",
         column: "totp_pending_enc",
         blind_index: None,
+        rotates: true,
     },
     Column {
         field: Field::DraftPayload,
         table: "drafts",
         column: "payload_enc",
         blind_index: None,
+        rotates: true,
+    },
+    Column {
+        field: Field::AuditDetails,
+        table: "audit_log",
+        column: "details_enc",
+        blind_index: None,
+        rotates: false,
     },
 ];
 
@@ -134,6 +152,7 @@ mod tests {
             Field::UserTotpSecret,
             Field::UserTotpPending,
             Field::DraftPayload,
+            Field::AuditDetails,
         ] {
             assert_eq!(ENCRYPTED_COLUMNS.iter().filter(|c| c.field == f).count(), 1);
             assert!(f.column().column.ends_with("_enc"));

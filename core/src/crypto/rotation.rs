@@ -187,7 +187,7 @@ pub async fn rotate_dek(
     let mut done = rotation.rows_done as u64;
     progress(Progress { done, total });
     let mut batches = 0u64;
-    for column in ENCRYPTED_COLUMNS {
+    for column in ENCRYPTED_COLUMNS.iter().filter(|c| c.rotates) {
         let mut after = uuid::Uuid::nil();
         loop {
             if options.max_batches.is_some_and(|max| batches >= max) {
@@ -302,7 +302,7 @@ async fn begin(tx: &mut TenantTx, master: &MasterKeys) -> Result<Rotation> {
 async fn count_not_under(db: &Db, tenant: TenantId, key_id_bytes: &[u8; 4]) -> Result<u64> {
     let mut tx = db.tenant_tx_for(tenant).await?;
     let mut n = 0i64;
-    for column in ENCRYPTED_COLUMNS {
+    for column in ENCRYPTED_COLUMNS.iter().filter(|c| c.rotates) {
         let sql = format!(
             "SELECT count(*) FROM clinic.{table}
               WHERE tenant_id = $1 AND {col} IS NOT NULL AND substring({col} from 2 for 4) <> $2",
@@ -369,10 +369,11 @@ pub async fn shred(db: &Db, tenant: TenantId) -> Result<u64> {
 }
 
 /// Creates a tenant's keys now (tenant creation and the demo seed), rather
-/// than on first use.
+/// than on first use (which needs a second pooled connection).
 pub async fn ensure_tenant_keys(db: &Db, tenant: TenantId) -> Result<()> {
     let mut tx = db.tenant_tx_for(tenant).await?;
-    tx.keys().await?;
+    // The audit key too (tenants from before the audit log have none yet).
+    tx.audit_keys().await?;
     tx.commit().await
 }
 

@@ -540,20 +540,27 @@ async fn probe_table(
         }
     }
 
-    // Update and delete B's rows: nothing matches.
-    let updated = sqlx::query(&format!(
-        "UPDATE {t} SET tenant_id = tenant_id WHERE tenant_id = $1"
-    ))
-    .bind(b)
-    .execute(tx.conn())
-    .await?
-    .rows_affected();
-    // Tables the runtime role may not DELETE from at all (tenant keys) need no
-    // probe: the privilege check refuses before any row is looked at.
-    let may_delete: bool = sqlx::query_scalar("SELECT has_table_privilege($1::regclass, 'DELETE')")
-        .bind(&t)
-        .fetch_one(tx.conn())
-        .await?;
+    // Update and delete B's rows: nothing matches. Tables the runtime role may
+    // not UPDATE or DELETE at all (tenant keys, the audit log) need no probe:
+    // the privilege check refuses before any row is looked at.
+    let may = |privilege: &'static str| {
+        sqlx::query_scalar::<_, bool>("SELECT has_table_privilege($1::regclass, $2)")
+            .bind(t.clone())
+            .bind(privilege)
+    };
+    let may_update = may("UPDATE").fetch_one(tx.conn()).await?;
+    let may_delete = may("DELETE").fetch_one(tx.conn()).await?;
+    let updated = if may_update {
+        sqlx::query(&format!(
+            "UPDATE {t} SET tenant_id = tenant_id WHERE tenant_id = $1"
+        ))
+        .bind(b)
+        .execute(tx.conn())
+        .await?
+        .rows_affected()
+    } else {
+        0
+    };
     let deleted = if may_delete {
         sqlx::query(&format!("DELETE FROM {t} WHERE tenant_id = $1"))
             .bind(b)

@@ -3,19 +3,46 @@
 use super::identifiers::{optional, Address, Cnic, Phone};
 use super::model::{Patient, PatientPage, PatientQuery, MAX_PAGE, PAGE_SIZE};
 use super::repo;
+use crate::audit::{self, Action, Actor, Subject};
 use crate::auth::Session;
 use crate::db::TenantTx;
 use crate::ids::PatientId;
 use crate::rbac::Permission;
 use crate::{Error, Result};
 
-/// Opens one patient's record. Another clinic's patient and a made-up id give
-/// the same `NotFound`. (The audit issue adds the "record opened" entry here, in
-/// the same transaction.)
+/// Opens one patient's record and logs it in the same transaction. Another
+/// clinic's patient and a made-up id give the same `NotFound` (and no entry).
 #[tracing::instrument(level = "debug", skip_all, fields(user = %session.user_id, patient = %id))]
 pub async fn open(tx: &mut TenantTx, session: &Session, id: PatientId) -> Result<Patient> {
     session.require(Permission::PatientsRead)?;
-    repo::get(tx, id).await?.ok_or(Error::NotFound)
+    let patient = repo::get(tx, id).await?.ok_or(Error::NotFound)?;
+    log(tx, session, Action::PatientOpened, Some(id), None).await?;
+    Ok(patient)
+}
+
+/// Appends the audit entry of a patient action (last in the transaction).
+async fn log(
+    tx: &mut TenantTx,
+    session: &Session,
+    action: Action,
+    patient: Option<PatientId>,
+    details: Option<serde_json::Value>,
+) -> Result<()> {
+    let subject = patient.map(Subject::patient).unwrap_or_default();
+    audit::append(tx, &Actor::of(session), action, &subject, details.as_ref()).await?;
+    Ok(())
+}
+
+/// Which index a search used (logged; the text itself goes into the
+/// encrypted details, as it may be a CNIC or phone number).
+fn query_kind(q: &PatientQuery) -> &'static str {
+    match q {
+        PatientQuery::All => "all",
+        PatientQuery::NamePrefix(_) => "name",
+        PatientQuery::MrPrefix(_) => "mr_number",
+        PatientQuery::Cnic(_) => "cnic",
+        PatientQuery::Phone(_) => "phone",
+    }
 }
 
 /// One page (0-based) of the clinic's patients matching what was typed.
@@ -38,6 +65,13 @@ pub async fn list(
     let mut patients = repo::search(tx, &query, PAGE_SIZE + 1, page * PAGE_SIZE).await?;
     let has_more = patients.len() > PAGE_SIZE as usize;
     patients.truncate(PAGE_SIZE as usize);
+    let details = serde_json::json!({
+        "kind": query_kind(&query),
+        "query": raw_query,
+        "page": page,
+        "results": patients.len(),
+    });
+    log(tx, session, Action::PatientsSearched, None, Some(details)).await?;
     Ok(PatientPage {
         patients,
         page,
@@ -126,7 +160,9 @@ pub async fn update(
     if !repo::update(tx, id, &update).await? {
         return Err(Error::NotFound);
     }
-    repo::get(tx, id).await?.ok_or(Error::NotFound)
+    let patient = repo::get(tx, id).await?.ok_or(Error::NotFound)?;
+    log(tx, session, Action::PatientUpdated, Some(id), None).await?;
+    Ok(patient)
 }
 
 /// What registering a patient did.
@@ -168,7 +204,9 @@ pub async fn register(
     };
     let ids = repo::insert_many(tx, std::slice::from_ref(&new)).await?;
     let id = ids.first().copied().ok_or(Error::NotFound)?;
-    Ok(Registration::Registered(
-        repo::get(tx, id).await?.ok_or(Error::NotFound)?,
-    ))
+    let patient = repo::get(tx, id).await?.ok_or(Error::NotFound)?;
+    let details =
+        serde_json::json!({ "mr_number": patient.mr_number, "register_anyway": register_anyway });
+    log(tx, session, Action::PatientCreated, Some(id), Some(details)).await?;
+    Ok(Registration::Registered(patient))
 }

@@ -1,0 +1,100 @@
+//! The hash chain: what an entry is, its canonical JSON (RFC 8785) and hash.
+//! Pure code shared by the database side and the standalone export verifier.
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+
+/// The previous hash of a tenant's first entry.
+pub const GENESIS: [u8; 32] = [0u8; 32];
+
+/// One audit entry as hashed (everything but `hash`). Times are UTC with
+/// microseconds (what PostgreSQL stores), ids are lower-case hyphenated UUIDs,
+/// byte strings are lower-case hex.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entry {
+    pub tenant_id: String,
+    pub seq: i64,
+    pub at: String,
+    pub actor_user_id: Option<String>,
+    pub actor_username: String,
+    pub actor_roles: Vec<String>,
+    pub action: String,
+    pub patient_id: Option<String>,
+    pub object_type: String,
+    pub object_id: String,
+    pub ip: String,
+    pub workstation_id: Option<String>,
+    /// Hex of the details ciphertext, if any.
+    pub details_enc: Option<String>,
+    /// Hex of the previous entry's hash.
+    pub prev_hash: String,
+}
+
+/// RFC 8785 canonical JSON of an entry. The values are strings, integers
+/// below 2^53, null and arrays of strings, and the keys are ASCII, so
+/// serde_json's compact output of a key-sorted map is the canonical form
+/// (same escapes: `\"`, `\\`, `\b\f\n\r\t`, `\u00xx` for other controls; no
+/// escaping of `/` or non-ASCII).
+pub fn canonical_json(entry: &Entry) -> Vec<u8> {
+    let value = serde_json::to_value(entry).expect("an entry serialises");
+    let sorted: BTreeMap<String, serde_json::Value> = match value {
+        serde_json::Value::Object(map) => map.into_iter().collect(),
+        _ => unreachable!("an entry is an object"),
+    };
+    serde_json::to_vec(&sorted).expect("a map serialises")
+}
+
+/// `SHA-256(prev_hash || canonical_json(entry))`.
+pub fn hash(prev_hash: &[u8; 32], entry: &Entry) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(prev_hash);
+    h.update(canonical_json(entry));
+    h.finalize().into()
+}
+
+/// The message a checkpoint signs: `healipro-audit-checkpoint/v1|tenant|seq|hash hex|time`.
+pub fn checkpoint_message(tenant_id: &str, seq: i64, hash_hex: &str, signed_at: &str) -> Vec<u8> {
+    format!("healipro-audit-checkpoint/v1|{tenant_id}|{seq}|{hash_hex}|{signed_at}").into_bytes()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry() -> Entry {
+        Entry {
+            tenant_id: "6f1c2b1e-0000-4000-8000-000000000000".into(),
+            seq: 1,
+            at: "2026-11-29T10:00:00.123456Z".into(),
+            actor_user_id: None,
+            actor_username: "a\"b\\c\n\u{1}é/".into(),
+            actor_roles: vec!["admin".into()],
+            action: "login.succeeded".into(),
+            patient_id: None,
+            object_type: String::new(),
+            object_id: String::new(),
+            ip: "127.0.0.1".into(),
+            workstation_id: None,
+            details_enc: None,
+            prev_hash: hex::encode(GENESIS),
+        }
+    }
+
+    #[test]
+    fn canonical_json_sorts_keys_and_escapes_like_rfc8785() {
+        let json = String::from_utf8(canonical_json(&entry())).unwrap();
+        assert!(json.starts_with(r#"{"action":"login.succeeded","actor_roles":["admin"],"actor_user_id":null,"actor_username":"a\"b\\c\n\u0001é/","at":"#), "{json}");
+        assert!(!json.contains(' '));
+    }
+
+    #[test]
+    fn any_change_changes_the_hash() {
+        let e = entry();
+        let h = hash(&GENESIS, &e);
+        let mut other = e.clone();
+        other.seq = 2;
+        assert_ne!(hash(&GENESIS, &other), h);
+        assert_ne!(hash(&[1u8; 32], &e), h);
+    }
+}
