@@ -255,15 +255,16 @@ async fn unknown_user_and_wrong_password_look_and_take_the_same() {
             "{e:?}"
         );
     }
-    let avg = |who: &str| {
-        let v: Vec<_> = times
+    // The fastest of three: hashing runs at idle priority, so on a busy
+    // machine single attempts stall; the minimum is what the work costs.
+    let fastest = |who: &str| {
+        times
             .iter()
             .filter(|(u, _)| *u == who)
             .map(|(_, d)| d.as_secs_f64())
-            .collect();
-        v.iter().sum::<f64>() / v.len() as f64
+            .fold(f64::INFINITY, f64::min)
     };
-    let (known, unknown) = (avg("operator"), avg("nobody"));
+    let (known, unknown) = (fastest("operator"), fastest("nobody"));
     // Both run argon2 (the unknown user against a dummy hash): without it the
     // unknown case would be tens of times faster.
     assert!(

@@ -104,6 +104,59 @@ pub enum Command {
     /// Checks to run against a deployment; they change nothing.
     #[command(subcommand)]
     Selftest(SelftestCmd),
+    /// The tamper-evident audit log: signing key, checkpoints, verification.
+    #[command(subcommand)]
+    Audit(AuditCmd),
+}
+
+/// The audit signing key (Ed25519 seed, 64 hex characters, mode 600).
+#[derive(clap::Args, Clone)]
+pub struct AuditKeyArgs {
+    #[arg(
+        long = "audit-key-file",
+        env = "HEALIPRO_AUDIT_KEY_FILE",
+        default_value = ".healipro/audit.key"
+    )]
+    pub file: PathBuf,
+}
+
+#[derive(Subcommand)]
+pub enum AuditCmd {
+    /// Create the audit signing key file and print its public key (refuses to
+    /// replace an existing one).
+    InitKey {
+        #[command(flatten)]
+        key: AuditKeyArgs,
+    },
+    /// Print the public key verifiers need.
+    PublicKey {
+        #[command(flatten)]
+        key: AuditKeyArgs,
+    },
+    /// Sign a checkpoint of each clinic's chain as it stands now.
+    Checkpoint {
+        #[command(flatten)]
+        db: DbArgs,
+        #[command(flatten)]
+        key: AuditKeyArgs,
+        /// Only this clinic code.
+        #[arg(long)]
+        tenant: Option<String>,
+    },
+    /// Walk each clinic's chain and its signed checkpoints; report the first
+    /// broken entry and why. Exits 1 when any chain is broken.
+    Verify {
+        #[command(flatten)]
+        db: DbArgs,
+        #[command(flatten)]
+        key: AuditKeyArgs,
+        /// Verify with this public key (hex) instead of the key file's.
+        #[arg(long)]
+        public_key: Option<String>,
+        /// Only this clinic code.
+        #[arg(long)]
+        tenant: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -370,6 +423,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             .await
         }
         Command::Selftest(SelftestCmd::Isolation { db, owner }) => isolation(&db, &owner).await,
+        Command::Audit(cmd) => audit_cmd(cmd).await,
     }
 }
 
@@ -377,6 +431,96 @@ async fn connect_owner(args: &OwnerArgs) -> anyhow::Result<OwnerDb> {
     OwnerDb::connect(&args.database_owner_url)
         .await
         .context("cannot connect as the owner role (check DATABASE_OWNER_URL; in development run `cargo xtask db start`)")
+}
+
+async fn audit_cmd(cmd: AuditCmd) -> anyhow::Result<()> {
+    use healipro_core::audit::{self, signing::AuditSigner};
+    let load =
+        |key: &AuditKeyArgs| AuditSigner::load(&key.file).map_err(|e| anyhow::anyhow!("{e}"));
+    match cmd {
+        AuditCmd::InitKey { key } => {
+            if let Some(dir) = key.file.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir)?;
+            }
+            let signer = AuditSigner::create_file(&key.file).map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!(
+                "created audit signing key {} (mode 600); public key: {}",
+                key.file.display(),
+                signer.public_hex()
+            );
+            Ok(())
+        }
+        AuditCmd::PublicKey { key } => {
+            println!("{}", load(&key)?.public_hex());
+            Ok(())
+        }
+        AuditCmd::Checkpoint { db, key, tenant } => {
+            let signer = load(&key)?;
+            let app = connect_app(&db, 2).await?;
+            for (id, code) in selected_tenants(&app, tenant.as_deref()).await? {
+                match audit::checkpoint(&app, id, &signer).await? {
+                    Some(seq) => println!("{code}: signed checkpoint at entry {seq}"),
+                    None => println!("{code}: no entries yet"),
+                }
+            }
+            Ok(())
+        }
+        AuditCmd::Verify {
+            db,
+            key,
+            public_key,
+            tenant,
+        } => {
+            let public = match public_key {
+                Some(hex) => hex,
+                None => load(&key)?.public_hex(),
+            };
+            let app = connect_app(&db, 2).await?;
+            let mut broken = 0;
+            for (id, code) in selected_tenants(&app, tenant.as_deref()).await? {
+                let r = audit::verify_tenant(&app, id, &public).await?;
+                match &r.first_break {
+                    None => println!(
+                        "{code}: OK, {} entries, {} signed checkpoint(s)",
+                        r.entries, r.checkpoints
+                    ),
+                    Some(b) => {
+                        broken += 1;
+                        println!("{code}: BROKEN at entry {}: {}", b.seq, b.reason);
+                    }
+                }
+            }
+            if broken > 0 {
+                bail!("{broken} audit chain(s) failed verification");
+            }
+            Ok(())
+        }
+    }
+}
+
+/// The clinic with `code` (already normalised), or a clear error.
+async fn tenant_by_code(app: &Db, code: &str) -> anyhow::Result<tenants::Tenant> {
+    let mut ptx = app.platform_tx().await?;
+    let tenant = tenants::repo::find_by_code(&mut ptx, code).await?;
+    ptx.commit().await?;
+    tenant
+        .ok_or_else(|| anyhow::anyhow!("no clinic with code `{code}` (see `healipro tenant list`)"))
+}
+
+/// Every tenant, or the one with `code`.
+async fn selected_tenants(app: &Db, code: Option<&str>) -> anyhow::Result<Vec<(TenantId, String)>> {
+    let all = rotation::tenants(app).await?;
+    match code {
+        None => Ok(all),
+        Some(code) => {
+            let code = tenants::normalize_code(code).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let one: Vec<_> = all.into_iter().filter(|(_, c)| *c == code).collect();
+            if one.is_empty() {
+                bail!("no clinic with code `{code}` (see `healipro tenant list`)");
+            }
+            Ok(one)
+        }
+    }
 }
 
 /// The runtime role with the master keys (for anything that encrypts).
@@ -470,13 +614,7 @@ async fn rotate_kek(db: &DbArgs, key: &KeyArgs) -> anyhow::Result<()> {
 async fn rotate_dek(db: &DbArgs, key: &KeyArgs, code: &str, batch_size: i64) -> anyhow::Result<()> {
     let code = tenants::normalize_code(code).map_err(|e| anyhow::anyhow!("{e}"))?;
     let app = connect_app_with_keys(db, key, 2).await?;
-    let mut ptx = app.platform_tx().await?;
-    let tenant = tenants::repo::find_by_code(&mut ptx, &code)
-        .await?
-        .ok_or_else(|| {
-            anyhow::anyhow!("no clinic with code `{code}` (see `healipro tenant list`)")
-        })?;
-    ptx.commit().await?;
+    let tenant = tenant_by_code(&app, &code).await?;
     let bar = indicatif::ProgressBar::new(0);
     bar.set_style(
         indicatif::ProgressStyle::with_template(
@@ -792,13 +930,7 @@ async fn create_user(
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let code = tenants::normalize_code(clinic).map_err(|e| anyhow::anyhow!("{e}"))?;
     let app = connect_app(db, 2).await?;
-    let mut ptx = app.platform_tx().await?;
-    let tenant = tenants::repo::find_by_code(&mut ptx, &code)
-        .await?
-        .ok_or_else(|| {
-            anyhow::anyhow!("no clinic with code `{code}` (see `healipro tenant list`)")
-        })?;
-    ptx.commit().await?;
+    let tenant = tenant_by_code(&app, &code).await?;
     let mut tx = app.tenant_tx_for(tenant.id).await?;
     let existed = auth::user_exists(&mut tx, &username).await?;
     let user = NewUser {
@@ -899,13 +1031,7 @@ async fn clinic_auth(
     let code = tenants::normalize_code(clinic).map_err(|e| anyhow::anyhow!("{e}"))?;
     let app = connect_app_with_keys(db, key, 2).await?;
     let auth = Auth::new(&app, key.load()?, std::time::Duration::from_secs(10)).await?;
-    let mut ptx = app.platform_tx().await?;
-    let tenant = tenants::repo::find_by_code(&mut ptx, &code)
-        .await?
-        .ok_or_else(|| {
-            anyhow::anyhow!("no clinic with code `{code}` (see `healipro tenant list`)")
-        })?;
-    ptx.commit().await?;
+    let tenant = tenant_by_code(&app, &code).await?;
     let tx = app.tenant_tx_for(tenant.id).await?;
     Ok((auth, tx))
 }

@@ -48,22 +48,7 @@ impl Paths {
 
     fn cargo_fuzz(&self, ctx: &Ctx, subcommand: &str) -> Command {
         let mut cmd = Command::new("cargo");
-        // `cargo run` gave xtask its own CARGO_MANIFEST_DIR, CARGO_PKG_NAME…;
-        // ring's build script tracks those, so passing them on rebuilds ring
-        // and everything above it (minutes) whenever they differ from the
-        // previous build's: another clone (CI), or a `cargo fuzz` by hand.
-        for (key, _) in std::env::vars_os() {
-            let key = key.to_string_lossy();
-            if key.starts_with("CARGO_PKG_")
-                || key.starts_with("CARGO_MANIFEST_")
-                || matches!(
-                    &*key,
-                    "CARGO_CRATE_NAME" | "CARGO_BIN_NAME" | "CARGO_PRIMARY_PACKAGE"
-                )
-            {
-                cmd.env_remove(&*key);
-            }
-        }
+        // (`util::setup_env` already removed `cargo run`'s CARGO_PKG_* etc.)
         cmd.current_dir(&ctx.root)
             .args(["fuzz", subcommand])
             .arg("--fuzz-dir")

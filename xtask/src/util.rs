@@ -147,6 +147,23 @@ pub fn setup_env(ctx: &Ctx) -> Result<()> {
     if std::env::var_os("CARGO_TARGET_DIR").is_some_and(|v| !v.is_empty()) {
         std::env::set_var("CARGO_TARGET_DIR", &ctx.target_dir);
     }
+    // `cargo run` gave xtask its own CARGO_MANIFEST_DIR, CARGO_PKG_NAME…
+    // (already read into `ctx`). ring's build script tracks those, so passing
+    // them on to child cargo processes rebuilt ring and everything above it
+    // (minutes) whenever they differed from the previous build's: every new
+    // CI clone, or plain `cargo` after `cargo xtask`.
+    for (key, _) in std::env::vars_os() {
+        let key = key.to_string_lossy();
+        if key.starts_with("CARGO_PKG_")
+            || key.starts_with("CARGO_MANIFEST_")
+            || matches!(
+                &*key,
+                "CARGO_CRATE_NAME" | "CARGO_BIN_NAME" | "CARGO_PRIMARY_PACKAGE"
+            )
+        {
+            std::env::remove_var(&*key);
+        }
+    }
     Ok(())
 }
 
@@ -412,6 +429,11 @@ pub fn server_env(ctx: &Ctx) -> Result<BTreeMap<String, String>> {
         "HEALIPRO_SERVER_KEY_FILE".into(),
         key.to_string_lossy().into_owned(),
     );
+    let audit_key = ensure_audit_key(ctx)?;
+    env.insert(
+        "HEALIPRO_AUDIT_KEY_FILE".into(),
+        audit_key.to_string_lossy().into_owned(),
+    );
     Ok(env)
 }
 
@@ -420,15 +442,37 @@ pub fn server_env(ctx: &Ctx) -> Result<BTreeMap<String, String>> {
 /// wraps every tenant's keys and the JWT private keys in the dev database, so
 /// it is never replaced once it exists (`healipro keys rotate-kek` adds keys).
 pub fn ensure_server_key(ctx: &Ctx) -> Result<PathBuf> {
+    ensure_key_file(ctx, "server.key", "master key", |hex| {
+        format!(
+            "# Healipro master keys (development). Never commit or copy into the database.\n\
+             kek-dev-1 {hex}\n"
+        )
+    })
+}
+
+/// The development audit signing key (`.healipro/audit.key`: an Ed25519 seed
+/// as 64 hex characters, mode 600), created on first use and kept: it signs
+/// the audit checkpoints.
+pub fn ensure_audit_key(ctx: &Ctx) -> Result<PathBuf> {
+    ensure_key_file(ctx, "audit.key", "audit signing key", |hex| {
+        format!("{hex}\n")
+    })
+}
+
+/// Creates `.healipro/<name>` from 32 random bytes (as hex, through
+/// `render`) unless it exists; never replaces one.
+fn ensure_key_file(
+    ctx: &Ctx,
+    name: &str,
+    what: &str,
+    render: impl Fn(&str) -> String,
+) -> Result<PathBuf> {
     use rand::RngCore;
-    let path = ctx.state_dir.join("server.key");
+    let path = ctx.state_dir.join(name);
     if path.is_file() {
         return Ok(path);
     }
-    println!(
-        "==> generating the development server key {}",
-        path.display()
-    );
+    println!("==> generating the development {what} {}", path.display());
     let mut bytes = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
     let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
@@ -438,11 +482,7 @@ pub fn ensure_server_key(ctx: &Ctx) -> Result<PathBuf> {
         .mode(0o600)
         .open(&path)
         .map_err(|e| anyhow!("cannot create {}: {e}", path.display()))?;
-    writeln!(
-        file,
-        "# Healipro master keys (development). Never commit or copy into the database."
-    )?;
-    writeln!(file, "kek-dev-1 {hex}")?;
+    file.write_all(render(&hex).as_bytes())?;
     Ok(path)
 }
 

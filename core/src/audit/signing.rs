@@ -48,6 +48,20 @@ impl AuditSigner {
         Ok(Self::from_seed(seed))
     }
 
+    /// Creates a key file with a new key (mode 600); refuses to replace one,
+    /// since checkpoints signed with it could no longer be re-signed.
+    pub fn create_file(path: &Path) -> Result<Self> {
+        if path.exists() {
+            return Err(Error::Config(format!(
+                "{} already exists; refusing to replace the audit signing key",
+                path.display()
+            )));
+        }
+        let seed = crate::crypto::random_bytes::<32>();
+        crate::crypto::master::write_atomically(path, &format!("{}\n", hex::encode(seed)))?;
+        Ok(Self::from_seed(seed))
+    }
+
     /// The public key, hex (what verifiers are given).
     pub fn public_hex(&self) -> String {
         hex::encode(self.public.as_bytes())

@@ -297,10 +297,9 @@ fn unwrap_ring(
     }))
 }
 
-/// Creates a tenant's first data, index and audit keys, committed on their own (a
-/// key must never vanish with a rolled-back request that used it). Does
-/// nothing when the tenant has keys, destroyed ones included.
-pub(crate) async fn create_first(tx: &mut TenantTx, master: &MasterKeys) -> Result<()> {
+/// Serialises changes to a tenant's keys (creation, rotation) until the
+/// transaction ends.
+pub(crate) async fn lock_key_changes(tx: &mut TenantTx) -> Result<()> {
     let tenant = tx.tenant();
     sqlx::query(
         "SELECT pg_advisory_xact_lock(hashtext('healipro.tenant_keys'), hashtext($1::text))",
@@ -308,6 +307,15 @@ pub(crate) async fn create_first(tx: &mut TenantTx, master: &MasterKeys) -> Resu
     .bind(tenant)
     .execute(tx.conn())
     .await?;
+    Ok(())
+}
+
+/// Creates a tenant's first data, index and audit keys, committed on their own (a
+/// key must never vanish with a rolled-back request that used it). Does
+/// nothing when the tenant has keys, destroyed ones included.
+pub(crate) async fn create_first(tx: &mut TenantTx, master: &MasterKeys) -> Result<()> {
+    let tenant = tx.tenant();
+    lock_key_changes(tx).await?;
     let existing: i64 =
         sqlx::query_scalar("SELECT count(*) FROM clinic.tenant_keys WHERE tenant_id = $1")
             .bind(tenant)
@@ -325,12 +333,7 @@ pub(crate) async fn create_first(tx: &mut TenantTx, master: &MasterKeys) -> Resu
 /// Creates the tenant's audit key unless it has one.
 async fn create_audit_key(tx: &mut TenantTx, master: &MasterKeys) -> Result<()> {
     let tenant = tx.tenant();
-    sqlx::query(
-        "SELECT pg_advisory_xact_lock(hashtext('healipro.tenant_keys'), hashtext($1::text))",
-    )
-    .bind(tenant)
-    .execute(tx.conn())
-    .await?;
+    lock_key_changes(tx).await?;
     let (has_audit, next): (bool, i32) = sqlx::query_as(
         "SELECT bool_or(purpose = 'audit'), coalesce(max(key_id), 0) + 1
            FROM clinic.tenant_keys WHERE tenant_id = $1",

@@ -119,7 +119,7 @@ fn render(keys: &[Arc<Kek>]) -> String {
 }
 
 /// Writes `text` to `path` atomically (temporary file, mode 600, then rename).
-fn write_atomically(path: &Path, text: &str) -> Result<()> {
+pub(crate) fn write_atomically(path: &Path, text: &str) -> Result<()> {
     use std::io::Write as _;
     let tmp = path.with_extension("tmp");
     let _ = std::fs::remove_file(&tmp);

@@ -261,12 +261,7 @@ pub async fn rotate_dek(
 /// waits for them; writers after it see the new key.
 async fn begin(tx: &mut TenantTx, master: &MasterKeys) -> Result<Rotation> {
     let tenant = tx.tenant();
-    sqlx::query(
-        "SELECT pg_advisory_xact_lock(hashtext('healipro.tenant_keys'), hashtext($1::text))",
-    )
-    .bind(tenant)
-    .execute(tx.conn())
-    .await?;
+    keys::lock_key_changes(tx).await?;
     let from_key: i32 = sqlx::query_scalar(
         "UPDATE clinic.tenant_keys SET state = 'retiring'
           WHERE tenant_id = $1 AND purpose = 'data' AND state = 'active' RETURNING key_id",

@@ -220,8 +220,19 @@ fn seal(
     })
 }
 
-fn pluck(sealed: &[Sealed], f: fn(&Sealed) -> &Option<Vec<u8>>) -> Vec<Option<Vec<u8>>> {
-    sealed.iter().map(|s| f(s).clone()).collect()
+type Query<'q> = sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>;
+
+/// Binds the five sealed columns (cnic, cnic_bidx, phone, phone_bidx,
+/// address) of many rows as arrays, in that order.
+fn bind_sealed<'q>(q: Query<'q>, sealed: &[Sealed]) -> Query<'q> {
+    let pluck = |f: fn(&Sealed) -> &Option<Vec<u8>>| -> Vec<Option<Vec<u8>>> {
+        sealed.iter().map(|s| f(s).clone()).collect()
+    };
+    q.bind(pluck(|s| &s.cnic))
+        .bind(pluck(|s| &s.cnic_bidx))
+        .bind(pluck(|s| &s.phone))
+        .bind(pluck(|s| &s.phone_bidx))
+        .bind(pluck(|s| &s.address))
 }
 
 /// Inserts many patients in one statement; returns their ids in order.
@@ -239,8 +250,7 @@ pub async fn insert_many(tx: &mut TenantTx, patients: &[NewPatient]) -> Result<V
             p.address.as_ref(),
         )?);
     }
-    let column = |f: fn(&Sealed) -> &Option<Vec<u8>>| pluck(&sealed, f);
-    sqlx::query(
+    let insert = sqlx::query(
         "INSERT INTO clinic.patients (tenant_id, id, mr_number, full_name, father_or_husband_name,
                                       sex, date_of_birth, cnic_enc, cnic_bidx, phone_enc,
                                       phone_bidx, address_enc)
@@ -269,14 +279,8 @@ pub async fn insert_many(tx: &mut TenantTx, patients: &[NewPatient]) -> Result<V
             .collect::<Vec<_>>(),
     )
     .bind(patients.iter().map(|p| p.sex.as_str()).collect::<Vec<_>>())
-    .bind(patients.iter().map(|p| p.date_of_birth).collect::<Vec<_>>())
-    .bind(column(|s| &s.cnic))
-    .bind(column(|s| &s.cnic_bidx))
-    .bind(column(|s| &s.phone))
-    .bind(column(|s| &s.phone_bidx))
-    .bind(column(|s| &s.address))
-    .execute(tx.conn())
-    .await?;
+    .bind(patients.iter().map(|p| p.date_of_birth).collect::<Vec<_>>());
+    bind_sealed(insert, &sealed).execute(tx.conn()).await?;
     Ok(ids)
 }
 
@@ -398,8 +402,7 @@ pub async fn set_identifiers_many(tx: &mut TenantTx, rows: &[IdentifiersRow]) ->
             address.as_ref(),
         )?);
     }
-    let column = |f: fn(&Sealed) -> &Option<Vec<u8>>| pluck(&sealed, f);
-    let done = sqlx::query(
+    let update = sqlx::query(
         "UPDATE clinic.patients p
             SET cnic_enc = v.cnic_enc, cnic_bidx = v.cnic_bidx, phone_enc = v.phone_enc,
                 phone_bidx = v.phone_bidx, address_enc = v.address_enc
@@ -408,13 +411,7 @@ pub async fn set_identifiers_many(tx: &mut TenantTx, rows: &[IdentifiersRow]) ->
           WHERE p.tenant_id = $1 AND p.id = v.id",
     )
     .bind(tenant)
-    .bind(rows.iter().map(|r| r.0.as_uuid()).collect::<Vec<_>>())
-    .bind(column(|s| &s.cnic))
-    .bind(column(|s| &s.cnic_bidx))
-    .bind(column(|s| &s.phone))
-    .bind(column(|s| &s.phone_bidx))
-    .bind(column(|s| &s.address))
-    .execute(tx.conn())
-    .await?;
+    .bind(rows.iter().map(|r| r.0.as_uuid()).collect::<Vec<_>>());
+    let done = bind_sealed(update, &sealed).execute(tx.conn()).await?;
     Ok(done.rows_affected())
 }
