@@ -65,7 +65,37 @@ pub async fn authed_any_stage() -> Result<(Session, TenantTx), AppError> {
     if let Some(renewed) = &authed.renewed_token {
         set_session_cookie(Some(renewed));
     }
-    Ok((authed.session, authed.tx))
+    let mut session = authed.session;
+    session.client_ip = client_info().ip_text().unwrap_or_default();
+    Ok((session, authed.tx))
+}
+
+/// Appends the audit entry of an administrative action and commits: the
+/// entry and the change land together or not at all.
+pub async fn commit_audited(
+    mut tx: TenantTx,
+    session: &Session,
+    action: healipro_core::audit::Action,
+    object_type: &'static str,
+    object_id: String,
+    details: Option<serde_json::Value>,
+) -> Result<(), AppError> {
+    use healipro_core::audit::{self, Actor, Subject};
+    let subject = Subject {
+        patient: None,
+        object_type,
+        object_id,
+    };
+    audit::append(
+        &mut tx,
+        &Actor::of(session),
+        action,
+        &subject,
+        details.as_ref(),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 /// The first line of every server function that touches clinic data:

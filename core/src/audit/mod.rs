@@ -112,7 +112,7 @@ impl Actor {
                 .map(|r| r.as_str().to_owned())
                 .chain(session.custom_roles.iter().cloned())
                 .collect(),
-            ip: String::new(),
+            ip: session.client_ip.clone(),
             workstation_id: session.workstation,
         }
     }

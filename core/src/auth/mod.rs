@@ -98,6 +98,9 @@ pub struct Session {
     pub stage: Stage,
     pub workstation: Option<WorkstationId>,
     pub idle_timeout_secs: i32,
+    /// The address the current request came from (set by the web layer; for
+    /// the audit log), empty when unknown.
+    pub client_ip: String,
 }
 
 impl Session {
@@ -143,7 +146,7 @@ pub struct ClientInfo {
 }
 
 impl ClientInfo {
-    fn ip_text(&self) -> Option<String> {
+    pub fn ip_text(&self) -> Option<String> {
         self.ip.map(|ip| ip.to_string())
     }
 }
@@ -775,6 +778,7 @@ fn session_from(id: SessionId, tenant: TenantId, user: UserId, live: repo::LiveR
         permissions: live.permissions,
         workstation: live.workstation,
         idle_timeout_secs: live.idle_timeout_secs,
+        client_ip: String::new(),
     }
 }
 

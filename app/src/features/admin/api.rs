@@ -60,7 +60,7 @@ pub async fn save_workstation(
     use crate::server::authed;
     use healipro_core::auth::workstations::{self, WorkstationInput};
     use healipro_core::{ids::WorkstationId, rbac::Permission, Error};
-    let (_session, mut tx) = authed(Permission::WorkstationsManage).await?;
+    let (session, mut tx) = authed(Permission::WorkstationsManage).await?;
     let input = WorkstationInput {
         name,
         location,
@@ -72,7 +72,20 @@ pub async fn save_workstation(
         let id: WorkstationId = id.parse().map_err(|_| Error::NotFound)?;
         workstations::update(&mut tx, id, &input).await?;
     }
-    tx.commit().await?;
+    let ws_id = if id.trim().is_empty() {
+        "new".to_owned()
+    } else {
+        id.trim().to_owned()
+    };
+    crate::server::commit_audited(
+        tx,
+        &session,
+        healipro_core::audit::Action::WorkstationChanged,
+        "workstation",
+        ws_id,
+        Some(serde_json::json!({ "change": "saved" })),
+    )
+    .await?;
     Ok(())
 }
 
@@ -80,10 +93,18 @@ pub async fn save_workstation(
 pub async fn delete_workstation(id: String) -> Result<(), AppError> {
     use crate::server::authed;
     use healipro_core::{auth::workstations, ids::WorkstationId, rbac::Permission, Error};
-    let (_session, mut tx) = authed(Permission::WorkstationsManage).await?;
+    let (session, mut tx) = authed(Permission::WorkstationsManage).await?;
     let id: WorkstationId = id.parse().map_err(|_| Error::NotFound)?;
     workstations::delete(&mut tx, id).await?;
-    tx.commit().await?;
+    crate::server::commit_audited(
+        tx,
+        &session,
+        healipro_core::audit::Action::WorkstationChanged,
+        "workstation",
+        id.to_string(),
+        Some(serde_json::json!({ "change": "deleted" })),
+    )
+    .await?;
     Ok(())
 }
 
@@ -93,10 +114,18 @@ pub async fn delete_workstation(id: String) -> Result<(), AppError> {
 pub async fn bind_workstation(id: String) -> Result<(), AppError> {
     use crate::server::{authed, set_workstation_cookie};
     use healipro_core::{auth::workstations, ids::WorkstationId, rbac::Permission, Error};
-    let (_session, mut tx) = authed(Permission::WorkstationsManage).await?;
+    let (session, mut tx) = authed(Permission::WorkstationsManage).await?;
     let id: WorkstationId = id.parse().map_err(|_| Error::NotFound)?;
     let cookie = workstations::bind(&mut tx, id).await?;
-    tx.commit().await?;
+    crate::server::commit_audited(
+        tx,
+        &session,
+        healipro_core::audit::Action::WorkstationChanged,
+        "workstation",
+        id.to_string(),
+        Some(serde_json::json!({ "change": "browser bound" })),
+    )
+    .await?;
     set_workstation_cookie(&cookie);
     Ok(())
 }
@@ -124,14 +153,14 @@ pub async fn save_settings(
     use crate::server::authed;
     use healipro_core::auth::workstations::{self, Settings};
     use healipro_core::rbac::Permission;
-    let (_session, mut tx) = authed(Permission::SettingsManage).await?;
+    let (session, mut tx) = authed(Permission::SettingsManage).await?;
     let settings = Settings {
         totp_all_roles: totp_all_roles.is_some_and(|v| v == "on" || v == "true"),
         max_idle_secs: max_idle_minutes.saturating_mul(60),
         default_idle_secs: default_idle_minutes.saturating_mul(60),
     };
     workstations::update_settings(&mut tx, &settings).await?;
-    tx.commit().await?;
+    crate::server::commit_audited(tx, &session, healipro_core::audit::Action::SettingsChanged, "settings", String::new(), Some(serde_json::json!({ "totp_all_roles": settings.totp_all_roles, "max_idle_secs": settings.max_idle_secs, "default_idle_secs": settings.default_idle_secs }))).await?;
     Ok(())
 }
 
@@ -174,9 +203,17 @@ pub async fn security_overview() -> Result<SecurityDto, AppError> {
 pub async fn unlock_user(username: String) -> Result<(), AppError> {
     use crate::server::{authed, services};
     use healipro_core::rbac::Permission;
-    let (_session, mut tx) = authed(Permission::UsersManage).await?;
+    let (session, mut tx) = authed(Permission::UsersManage).await?;
     services()?.auth.unlock(&mut tx, &username).await?;
-    tx.commit().await?;
+    crate::server::commit_audited(
+        tx,
+        &session,
+        healipro_core::audit::Action::UserChanged,
+        "user",
+        username.clone(),
+        Some(serde_json::json!({ "change": "unlocked" })),
+    )
+    .await?;
     Ok(())
 }
 
@@ -185,12 +222,20 @@ pub async fn unlock_user(username: String) -> Result<(), AppError> {
 pub async fn reset_password(username: String) -> Result<String, AppError> {
     use crate::server::{authed, services};
     use healipro_core::rbac::Permission;
-    let (_session, mut tx) = authed(Permission::UsersManage).await?;
+    let (session, mut tx) = authed(Permission::UsersManage).await?;
     let temporary = services()?
         .auth
         .admin_reset_password(&mut tx, &username)
         .await?;
-    tx.commit().await?;
+    crate::server::commit_audited(
+        tx,
+        &session,
+        healipro_core::audit::Action::UserChanged,
+        "user",
+        username.clone(),
+        Some(serde_json::json!({ "change": "password reset" })),
+    )
+    .await?;
     Ok(temporary)
 }
 
@@ -199,12 +244,20 @@ pub async fn reset_password(username: String) -> Result<String, AppError> {
 pub async fn sign_out_everywhere(username: String) -> Result<u64, AppError> {
     use crate::server::{authed, services};
     use healipro_core::rbac::Permission;
-    let (_session, mut tx) = authed(Permission::UsersManage).await?;
+    let (session, mut tx) = authed(Permission::UsersManage).await?;
     let n = services()?
         .auth
         .sign_out_everywhere(&mut tx, &username)
         .await?;
-    tx.commit().await?;
+    crate::server::commit_audited(
+        tx,
+        &session,
+        healipro_core::audit::Action::UserChanged,
+        "user",
+        username.clone(),
+        Some(serde_json::json!({ "change": "signed out everywhere", "sessions": n })),
+    )
+    .await?;
     Ok(n)
 }
 
@@ -302,16 +355,25 @@ pub async fn create_user(
     use healipro_core::auth::users::{NewUserInput, RoleAssignment};
     use healipro_core::rbac::Permission;
     let (session, mut tx) = authed(Permission::UsersManage).await?;
+    let (username_for_log, roles_for_log) = (username.clone(), roles.clone());
     let input = NewUserInput {
         username,
         display_name,
         roles: RoleAssignment::parse(&roles)?,
     };
-    let (_, temporary) = services()?
+    let (created, temporary) = services()?
         .auth
         .create_user(&mut tx, &session, &input)
         .await?;
-    tx.commit().await?;
+    crate::server::commit_audited(
+        tx,
+        &session,
+        healipro_core::audit::Action::UserCreated,
+        "user",
+        created.to_string(),
+        Some(serde_json::json!({ "username": username_for_log, "roles": roles_for_log })),
+    )
+    .await?;
     Ok(temporary)
 }
 
@@ -323,7 +385,15 @@ pub async fn set_user_roles(id: String, roles: String) -> Result<(), AppError> {
     let (session, mut tx) = authed(Permission::UsersManage).await?;
     let id: UserId = id.parse().map_err(|_| Error::NotFound)?;
     users::set_roles(&mut tx, &session, id, &RoleAssignment::parse(&roles)?).await?;
-    tx.commit().await?;
+    crate::server::commit_audited(
+        tx,
+        &session,
+        healipro_core::audit::Action::UserChanged,
+        "user",
+        id.to_string(),
+        Some(serde_json::json!({ "change": "roles", "roles": roles })),
+    )
+    .await?;
     Ok(())
 }
 
@@ -341,7 +411,15 @@ pub async fn set_user_active(id: String, active: String) -> Result<(), AppError>
         _ => return Err(Error::validation("active", "must be true or false").into()),
     };
     users::set_active(&mut tx, &session, id, active).await?;
-    tx.commit().await?;
+    crate::server::commit_audited(
+        tx,
+        &session,
+        healipro_core::audit::Action::UserChanged,
+        "user",
+        id.to_string(),
+        Some(serde_json::json!({ "change": if active { "enabled" } else { "disabled" } })),
+    )
+    .await?;
     Ok(())
 }
 
@@ -354,7 +432,15 @@ pub async fn reset_second_factor(id: String) -> Result<(), AppError> {
     let (session, mut tx) = authed(Permission::UsersManage).await?;
     let id: UserId = id.parse().map_err(|_| Error::NotFound)?;
     users::reset_second_factor(&mut tx, &session, id).await?;
-    tx.commit().await?;
+    crate::server::commit_audited(
+        tx,
+        &session,
+        healipro_core::audit::Action::SecondFactorReset,
+        "user",
+        id.to_string(),
+        None,
+    )
+    .await?;
     Ok(())
 }
 
@@ -425,7 +511,15 @@ pub async fn save_role(id: String, name: String, permissions: String) -> Result<
         set.insert(p);
     }
     let saved = users::save_role(&mut tx, &session, id, &name, set).await?;
-    tx.commit().await?;
+    crate::server::commit_audited(
+        tx,
+        &session,
+        healipro_core::audit::Action::RoleChanged,
+        "role",
+        saved.to_string(),
+        Some(serde_json::json!({ "change": "saved", "name": name, "permissions": permissions })),
+    )
+    .await?;
     Ok(saved.to_string())
 }
 
@@ -438,6 +532,14 @@ pub async fn delete_role(id: String) -> Result<(), AppError> {
     let (session, mut tx) = authed(Permission::RolesManage).await?;
     let id: RoleId = id.parse().map_err(|_| Error::NotFound)?;
     users::delete_role(&mut tx, &session, id).await?;
-    tx.commit().await?;
+    crate::server::commit_audited(
+        tx,
+        &session,
+        healipro_core::audit::Action::RoleChanged,
+        "role",
+        id.to_string(),
+        Some(serde_json::json!({ "change": "deleted" })),
+    )
+    .await?;
     Ok(())
 }
