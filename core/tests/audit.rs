@@ -376,3 +376,18 @@ async fn patient_actions_and_sign_ins_are_logged_by_the_real_actions() {
     let after = repo::chain_page(&mut tx, 0, 1000).await.unwrap().len();
     assert_eq!(before, after);
 }
+
+#[tokio::test]
+async fn periodic_checkpoints_sign_only_chains_that_grew() {
+    let db = TestDb::new().await;
+    let signer = AuditSigner::generate();
+    let a = clinic_with_chain(&db, 3).await;
+    let b = db.clinic("bravo", &[Role::Admin], 0).await;
+    append_n(&db.app, b.id, 2).await;
+    assert_eq!(audit::checkpoint_all(&db.app, &signer).await.unwrap(), 2);
+    assert_eq!(audit::checkpoint_all(&db.app, &signer).await.unwrap(), 0);
+    append_n(&db.app, a.id, 1).await;
+    assert_eq!(audit::checkpoint_all(&db.app, &signer).await.unwrap(), 1);
+    let report = verify(&db, a.id, &signer).await;
+    assert_eq!((report.first_break, report.checkpoints), (None, 2));
+}

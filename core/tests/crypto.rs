@@ -656,6 +656,19 @@ async fn an_interrupted_dek_rotation_keeps_values_readable_and_resumes() {
             (4, "active".into(), false)
         ]
     );
+    // The rotation is in the clinic's audit chain: started and finished.
+    let mut tx = db.app.tenant_tx_for(clinic.id).await.unwrap();
+    let chain = healipro_core::audit::repo::chain_page(&mut tx, 0, 10_000)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let rotations = chain
+        .iter()
+        .filter(|e| {
+            e.entry.action == "keys.rotated" && e.entry.actor_username == "platform operator"
+        })
+        .count();
+    assert_eq!(rotations, 2, "started + finished");
     // Both the original process (stale cache) and the other one read everything.
     all_readable(&db.app, &clinic, &p).await;
     all_readable(&other, &clinic, &p).await;

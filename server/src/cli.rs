@@ -83,6 +83,11 @@ pub enum Command {
         pool: u32,
         #[command(flatten)]
         tls: crate::tls::TlsArgs,
+        #[command(flatten)]
+        audit: AuditKeyArgs,
+        /// How often each clinic's audit chain is signed (when it grew).
+        #[arg(long, env = "HEALIPRO_AUDIT_CHECKPOINT_SECS", default_value_t = 300)]
+        audit_checkpoint_secs: u64,
     },
     /// Apply pending database migrations (as the owner role).
     Migrate {
@@ -353,7 +358,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             addr,
             pool,
             tls,
-        } => serve(&db.database_url, &key, addr, pool, &tls).await,
+            audit,
+            audit_checkpoint_secs,
+        } => {
+            let checkpoints = (
+                audit,
+                std::time::Duration::from_secs(audit_checkpoint_secs.max(1)),
+            );
+            serve(&db.database_url, &key, addr, pool, &tls, checkpoints).await
+        }
         Command::Migrate { owner } => {
             let owner = connect_owner(&owner).await?;
             owner.migrate().await.context("migrations failed")?;
@@ -653,12 +666,14 @@ async fn serve(
     addr: SocketAddr,
     pool: u32,
     tls: &crate::tls::TlsArgs,
+    (audit, every): (AuditKeyArgs, std::time::Duration),
 ) -> anyhow::Result<()> {
     // Certificate problems are reported before anything else starts.
     let listen = tls.resolve()?;
     let services = crate::services(database_url, pool, key.load()?)
         .await
         .context("cannot connect to the database (check DATABASE_URL)")?;
+    spawn_audit_checkpoints(&services.db, &audit, every)?;
     let state = crate::AppState {
         leptos_options: crate::leptos_options(addr),
         services,
@@ -666,6 +681,41 @@ async fn serve(
     let listener = std::net::TcpListener::bind(addr)
         .with_context(|| format!("cannot listen on {addr} (is another server running?)"))?;
     crate::tls::serve(listener, listen, crate::router(state), shutdown_signal()).await?;
+    Ok(())
+}
+
+/// Signs each clinic's audit chain every `every` (when it grew), with the key
+/// from `audit`. Without a key file the server still serves, and says so.
+fn spawn_audit_checkpoints(
+    db: &Db,
+    audit: &AuditKeyArgs,
+    every: std::time::Duration,
+) -> anyhow::Result<()> {
+    use healipro_core::audit::{self, signing::AuditSigner};
+    if !audit.file.exists() {
+        tracing::warn!(
+            file = %audit.file.display(),
+            "no audit signing key: periodic audit checkpoints are off (create one with `healipro audit init-key`)"
+        );
+        return Ok(());
+    }
+    let signer = AuditSigner::load(&audit.file).map_err(|e| anyhow::anyhow!("{e}"))?;
+    tracing::info!(key = %signer.key_id(), every_secs = every.as_secs(), "audit checkpoints on");
+    let db = db.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            match audit::checkpoint_all(&db, &signer).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(signed = n, "audit checkpoints signed"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "audit checkpoints failed; retrying next round")
+                }
+            }
+        }
+    });
     Ok(())
 }
 

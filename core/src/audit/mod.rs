@@ -287,3 +287,24 @@ pub async fn checkpoint(
     ptx.commit().await?;
     Ok(Some(seq))
 }
+
+/// Signs a checkpoint for every tenant whose chain grew since its last one
+/// (the server runs this periodically). Returns how many were signed.
+pub async fn checkpoint_all(db: &crate::db::Db, signer: &signing::AuditSigner) -> Result<usize> {
+    let mut signed = 0;
+    for (tenant, _) in crate::crypto::rotation::tenants(db).await? {
+        let mut tx = db.tenant_tx_for(tenant).await?;
+        let (seq, _) = repo::tail(&mut tx).await?;
+        tx.commit().await?;
+        let mut ptx = db.platform_tx().await?;
+        let last = repo::checkpoints(&mut ptx, tenant)
+            .await?
+            .last()
+            .map_or(0, |c| c.seq);
+        ptx.commit().await?;
+        if seq > last && checkpoint(db, tenant, signer).await?.is_some() {
+            signed += 1;
+        }
+    }
+    Ok(signed)
+}

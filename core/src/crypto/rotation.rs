@@ -40,8 +40,30 @@ pub async fn rewrap_tenant(db: &Db, master: &MasterKeys, tenant: TenantId) -> Re
         .execute(tx.conn())
         .await?;
     }
+    if !rows.is_empty() {
+        let details = serde_json::json!({ "kind": "kek", "rewrapped": rows.len(), "kek": active });
+        log_key_event(&mut tx, Some(details)).await?;
+    }
     tx.commit().await?;
     Ok(rows.len())
+}
+
+/// Key operations are the platform operator's (the CLI), logged in the
+/// tenant's audit chain with the operation's transaction.
+async fn log_key_event(tx: &mut TenantTx, details: Option<serde_json::Value>) -> Result<()> {
+    use crate::audit::{self, Action, Actor, Subject};
+    let actor = Actor {
+        username: "platform operator".into(),
+        roles: vec!["platform".into()],
+        ..Default::default()
+    };
+    let subject = Subject {
+        patient: None,
+        object_type: "tenant_keys",
+        object_id: String::new(),
+    };
+    audit::append(tx, &actor, Action::KeysRotated, &subject, details.as_ref()).await?;
+    Ok(())
 }
 
 /// Every tenant's id and code (the runtime role may read the tenant list).
@@ -285,6 +307,9 @@ async fn begin(tx: &mut TenantTx, master: &MasterKeys) -> Result<Rotation> {
     .bind(to_key)
     .fetch_one(tx.conn())
     .await?;
+    let details =
+        serde_json::json!({ "kind": "dek", "stage": "started", "from": from_key, "to": to_key });
+    log_key_event(tx, Some(details)).await?;
     Ok(Rotation {
         id,
         from_key,
@@ -339,6 +364,11 @@ async fn finish(db: &Db, tenant: TenantId, rotation: &Rotation) -> Result<()> {
     .bind(rotation.id)
     .execute(tx.conn())
     .await?;
+    let details = serde_json::json!({
+        "kind": "dek", "stage": "finished", "from": rotation.from_key, "to": rotation.to_key,
+        "destroyed": rotation.from_key,
+    });
+    log_key_event(&mut tx, Some(details)).await?;
     tx.commit().await
 }
 
@@ -356,6 +386,8 @@ pub async fn shred(db: &Db, tenant: TenantId) -> Result<u64> {
     .execute(tx.conn())
     .await?
     .rows_affected();
+    // No details: the audit key itself is gone.
+    log_key_event(&mut tx, None).await?;
     tx.commit().await?;
     if let Some(vault) = db.vault() {
         vault.forget(tenant);
