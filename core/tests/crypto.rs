@@ -402,7 +402,20 @@ async fn blind_index_search_finds_exactly_the_patient_and_never_another_tenant()
     )
     .await
     .unwrap();
-    tx.rollback().await.unwrap();
+    tx.commit().await.unwrap();
+    // Showing the matches is logged like a search.
+    let mut tx = db.app.tenant_tx_for(a.id).await.unwrap();
+    let logged = healipro_core::audit::repo::chain_page(&mut tx, 0, 10_000)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(
+        logged
+            .iter()
+            .filter(|e| e.entry.action == "patients.searched")
+            .count(),
+        1
+    );
     match again {
         Registration::PossibleDuplicates(same) => {
             assert_eq!(same.iter().map(|p| p.id).collect::<Vec<_>>(), vec![pa.id])

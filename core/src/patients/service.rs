@@ -189,6 +189,9 @@ pub async fn register(
     if !register_anyway {
         let same = repo::with_same_identifiers(tx, p.cnic.as_ref(), p.phone.as_ref(), 5).await?;
         if !same.is_empty() {
+            // The answer shows other patients' details: log it as a search.
+            let details = serde_json::json!({ "kind": "duplicate_check", "results": same.len() });
+            log(tx, session, Action::PatientsSearched, None, Some(details)).await?;
             return Ok(Registration::PossibleDuplicates(same));
         }
     }
