@@ -2,7 +2,8 @@
 //! wrapped in `clinic.tenant_keys` and cached in memory by the [`Vault`].
 
 use super::master::{self, MasterKeys};
-use super::{key_id_of, Field, BLIND_INDEX_LEN, FORMAT_V1, HEADER_LEN};
+use super::repo::{self, KeyRow};
+use super::{key_id_of, Field, BLIND_INDEX_LEN, FORMAT_V1};
 use crate::db::TenantTx;
 use crate::ids::TenantId;
 use crate::{Error, Result};
@@ -211,30 +212,6 @@ impl Vault {
     }
 }
 
-/// A row of `clinic.tenant_keys`.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct KeyRow {
-    pub key_id: i32,
-    pub purpose: String,
-    pub state: String,
-    pub kek_id: String,
-    pub wrapped: Option<Vec<u8>>,
-    pub created_at: chrono::DateTime<chrono::Utc>,
-    pub rewrapped_at: Option<chrono::DateTime<chrono::Utc>>,
-    pub destroyed_at: Option<chrono::DateTime<chrono::Utc>>,
-}
-
-pub(crate) async fn rows(tx: &mut TenantTx) -> Result<Vec<KeyRow>> {
-    let tenant = tx.tenant();
-    Ok(sqlx::query_as(
-        "SELECT key_id, purpose, state, kek_id, wrapped, created_at, rewrapped_at, destroyed_at
-           FROM clinic.tenant_keys WHERE tenant_id = $1 ORDER BY key_id",
-    )
-    .bind(tenant)
-    .fetch_all(tx.conn())
-    .await?)
-}
-
 /// Unwraps a tenant's key rows into a ring; `None` when the tenant has no keys yet.
 fn unwrap_ring(
     master: &MasterKeys,
@@ -297,31 +274,12 @@ fn unwrap_ring(
     }))
 }
 
-/// Serialises changes to a tenant's keys (creation, rotation) until the
-/// transaction ends.
-pub(crate) async fn lock_key_changes(tx: &mut TenantTx) -> Result<()> {
-    let tenant = tx.tenant();
-    sqlx::query(
-        "SELECT pg_advisory_xact_lock(hashtext('healipro.tenant_keys'), hashtext($1::text))",
-    )
-    .bind(tenant)
-    .execute(tx.conn())
-    .await?;
-    Ok(())
-}
-
 /// Creates a tenant's first data, index and audit keys, committed on their own (a
 /// key must never vanish with a rolled-back request that used it). Does
 /// nothing when the tenant has keys, destroyed ones included.
 pub(crate) async fn create_first(tx: &mut TenantTx, master: &MasterKeys) -> Result<()> {
-    let tenant = tx.tenant();
-    lock_key_changes(tx).await?;
-    let existing: i64 =
-        sqlx::query_scalar("SELECT count(*) FROM clinic.tenant_keys WHERE tenant_id = $1")
-            .bind(tenant)
-            .fetch_one(tx.conn())
-            .await?;
-    if existing > 0 {
+    repo::lock_key_changes(tx).await?;
+    if repo::count(tx).await? > 0 {
         return Ok(());
     }
     for (key_id, purpose) in [(1, "data"), (2, "index"), (3, "audit")] {
@@ -332,17 +290,9 @@ pub(crate) async fn create_first(tx: &mut TenantTx, master: &MasterKeys) -> Resu
 
 /// Creates the tenant's audit key unless it has one.
 async fn create_audit_key(tx: &mut TenantTx, master: &MasterKeys) -> Result<()> {
-    let tenant = tx.tenant();
-    lock_key_changes(tx).await?;
-    let (has_audit, next): (bool, i32) = sqlx::query_as(
-        "SELECT bool_or(purpose = 'audit'), coalesce(max(key_id), 0) + 1
-           FROM clinic.tenant_keys WHERE tenant_id = $1",
-    )
-    .bind(tenant)
-    .fetch_one(tx.conn())
-    .await
-    .map(|(has, next): (Option<bool>, i32)| (has.unwrap_or(false), next))?;
-    if !has_audit {
+    repo::lock_key_changes(tx).await?;
+    if !repo::has_audit_key(tx).await? {
+        let next = repo::next_key_id(tx).await?;
         insert_key(tx, master, next, "audit").await?;
     }
     Ok(())
@@ -358,18 +308,7 @@ pub(crate) async fn insert_key(
     let tenant = tx.tenant();
     let key = secrecy::zeroize::Zeroizing::new(super::random_bytes::<32>());
     let (kek_id, wrapped) = master.wrap(&wrap_context(tenant, key_id, purpose), &*key)?;
-    sqlx::query(
-        "INSERT INTO clinic.tenant_keys (tenant_id, key_id, purpose, state, kek_id, wrapped)
-         VALUES ($1, $2, $3, 'active', $4, $5)",
-    )
-    .bind(tenant)
-    .bind(key_id)
-    .bind(purpose)
-    .bind(kek_id)
-    .bind(wrapped)
-    .execute(tx.conn())
-    .await?;
-    Ok(())
+    repo::insert_active(tx, key_id, purpose, &kek_id, &wrapped).await
 }
 
 impl TenantTx {
@@ -391,14 +330,14 @@ impl TenantTx {
     pub async fn reload_keys(&mut self) -> Result<Arc<TenantKeys>> {
         let vault = self.vault()?.clone();
         let tenant = self.tenant();
-        let found = rows(self).await?;
+        let found = repo::rows(self).await?;
         let ring = match unwrap_ring(vault.master(), tenant, &found)? {
             Some(ring) => ring,
             None => {
                 let mut own = self.sibling().await?;
                 create_first(&mut own, vault.master()).await?;
                 own.commit().await?;
-                unwrap_ring(vault.master(), tenant, &rows(self).await?)?
+                unwrap_ring(vault.master(), tenant, &repo::rows(self).await?)?
                     .ok_or_else(|| Error::Internal("tenant keys were not created".into()))?
             }
         };
@@ -413,17 +352,10 @@ impl TenantTx {
     pub async fn keys_for_write(&mut self) -> Result<Arc<TenantKeys>> {
         let tenant = self.tenant();
         for _ in 0..3 {
-            let active: Option<i32> = sqlx::query_scalar(
-                "SELECT key_id FROM clinic.tenant_keys
-                  WHERE tenant_id = $1 AND purpose = 'data' AND state = 'active' FOR SHARE",
-            )
-            .bind(tenant)
-            .fetch_optional(self.conn())
-            .await?;
-            let keys = match active {
+            let keys = match repo::active_data_key_for_share(self).await? {
                 // A rotation committed while we waited: the new key row was not
                 // in this statement's snapshot. Read again.
-                None if !rows(self).await?.is_empty() => continue,
+                None if repo::count(self).await? > 0 => continue,
                 // A new tenant: create its keys, then take the lock as usual.
                 None => {
                     self.reload_keys().await?;
@@ -473,9 +405,4 @@ impl TenantTx {
         }
         keys.decrypt(field, row, ciphertext)
     }
-}
-
-/// Length of a field ciphertext for `plaintext_len` bytes.
-pub const fn ciphertext_len(plaintext_len: usize) -> usize {
-    HEADER_LEN + plaintext_len + 16
 }

@@ -15,10 +15,12 @@
 
 pub mod keys;
 pub mod master;
+pub mod repo;
 pub mod rotation;
 
 pub use keys::{TenantKeys, Vault};
 pub use master::MasterKeys;
+pub use repo::KeyRow;
 
 use rand::RngCore;
 

@@ -5,8 +5,9 @@
 //! security applies to the operator's tools as to the app, and the app keeps
 //! serving: each batch is its own short transaction.
 
-use super::keys::{self, insert_key, wrap_context, KeyRow};
-use super::{key_id_of, MasterKeys, ENCRYPTED_COLUMNS};
+use super::keys::{insert_key, wrap_context};
+use super::repo::{self, KeyRow};
+use super::{MasterKeys, ENCRYPTED_COLUMNS};
 use crate::db::{Db, TenantTx};
 use crate::ids::TenantId;
 use crate::{Error, Result};
@@ -17,28 +18,12 @@ use secrecy::zeroize::Zeroizing;
 pub async fn rewrap_tenant(db: &Db, master: &MasterKeys, tenant: TenantId) -> Result<usize> {
     let active = master.active_id();
     let mut tx = db.tenant_tx_for(tenant).await?;
-    let rows: Vec<(i32, String, String, Vec<u8>)> = sqlx::query_as(
-        "SELECT key_id, purpose, kek_id, wrapped FROM clinic.tenant_keys
-          WHERE tenant_id = $1 AND wrapped IS NOT NULL AND kek_id <> $2 FOR UPDATE",
-    )
-    .bind(tenant)
-    .bind(&active)
-    .fetch_all(tx.conn())
-    .await?;
+    let rows = repo::wrapped_not_under(&mut tx, &active).await?;
     for (key_id, purpose, kek_id, wrapped) in &rows {
         let context = wrap_context(tenant, *key_id, purpose);
         let key = Zeroizing::new(master.unwrap(kek_id, &context, wrapped)?);
         let (new_kek, rewrapped) = master.wrap(&context, &key)?;
-        sqlx::query(
-            "UPDATE clinic.tenant_keys SET wrapped = $3, kek_id = $4, rewrapped_at = now()
-              WHERE tenant_id = $1 AND key_id = $2",
-        )
-        .bind(tenant)
-        .bind(key_id)
-        .bind(rewrapped)
-        .bind(new_kek)
-        .execute(tx.conn())
-        .await?;
+        repo::set_wrapped(&mut tx, *key_id, &new_kek, &rewrapped).await?;
     }
     if !rows.is_empty() {
         let details = serde_json::json!({ "kind": "kek", "rewrapped": rows.len(), "kek": active });
@@ -79,7 +64,7 @@ pub async fn kek_ids_in_use(db: &Db) -> Result<Vec<String>> {
     let mut used = crate::auth::jwt::kek_ids_in_use(db).await?;
     for (tenant, _) in tenants(db).await? {
         let mut tx = db.tenant_tx_for(tenant).await?;
-        for row in keys::rows(&mut tx).await? {
+        for row in repo::rows(&mut tx).await? {
             if row.wrapped.is_some() && !used.contains(&row.kek_id) {
                 used.push(row.kek_id);
             }
@@ -103,7 +88,7 @@ pub async fn status(db: &Db) -> Result<Vec<TenantKeyStatus>> {
     let mut out = Vec::new();
     for (tenant, code) in tenants(db).await? {
         let mut tx = db.tenant_tx_for(tenant).await?;
-        let keys = keys::rows(&mut tx).await?;
+        let keys = repo::rows(&mut tx).await?;
         let rotation = running_rotation(&mut tx).await?;
         tx.commit().await?;
         out.push(TenantKeyStatus {
@@ -124,14 +109,7 @@ struct Rotation {
 }
 
 async fn running_rotation(tx: &mut TenantTx) -> Result<Option<Rotation>> {
-    let tenant = tx.tenant();
-    let row: Option<(uuid::Uuid, i32, i32, i64)> = sqlx::query_as(
-        "SELECT id, from_key_id, to_key_id, rows_done FROM clinic.key_rotations
-          WHERE tenant_id = $1 AND finished_at IS NULL",
-    )
-    .bind(tenant)
-    .fetch_optional(tx.conn())
-    .await?;
+    let row = repo::running_rotation(tx).await?;
     Ok(row.map(|(id, from_key, to_key, rows_done)| Rotation {
         id,
         from_key,
@@ -218,50 +196,20 @@ pub async fn rotate_dek(
             let mut tx = db.tenant_tx_for(tenant).await?;
             // Rows still under another key, in id order from where the last
             // batch stopped; locked so an edit in the app waits or goes first.
-            let sql = format!(
-                "SELECT id, {col} FROM clinic.{table}
-                  WHERE tenant_id = $1 AND id > $2 AND {col} IS NOT NULL
-                    AND substring({col} from 2 for 4) <> $3
-                  ORDER BY id LIMIT $4 FOR UPDATE",
-                col = column.column,
-                table = column.table
-            );
-            let rows: Vec<(uuid::Uuid, Vec<u8>)> = sqlx::query_as(&sql)
-                .bind(tenant)
-                .bind(after)
-                .bind(&to_key_bytes[..])
-                .bind(options.batch_size)
-                .fetch_all(tx.conn())
-                .await?;
+            let rows =
+                repo::values_not_under(&mut tx, column, &to_key_bytes, after, options.batch_size)
+                    .await?;
             let Some(last) = rows.last().map(|r| r.0) else {
                 tx.commit().await?;
                 break;
             };
             let keys = tx.keys_for_write().await?;
-            let update = format!(
-                "UPDATE clinic.{table} SET {col} = $3 WHERE tenant_id = $1 AND id = $2",
-                col = column.column,
-                table = column.table
-            );
             for (id, ciphertext) in &rows {
                 let plain = Zeroizing::new(tx.decrypt(column.field, *id, ciphertext).await?);
                 let fresh = keys.encrypt(column.field, *id, &plain)?;
-                sqlx::query(&update)
-                    .bind(tenant)
-                    .bind(id)
-                    .bind(fresh)
-                    .execute(tx.conn())
-                    .await?;
+                repo::set_value(&mut tx, column, *id, &fresh).await?;
             }
-            sqlx::query(
-                "UPDATE clinic.key_rotations SET rows_done = rows_done + $3
-                  WHERE tenant_id = $1 AND id = $2",
-            )
-            .bind(tenant)
-            .bind(rotation.id)
-            .bind(rows.len() as i64)
-            .execute(tx.conn())
-            .await?;
+            repo::add_rotation_progress(&mut tx, rotation.id, rows.len() as i64).await?;
             tx.commit().await?;
             done += rows.len() as u64;
             batches += 1;
@@ -283,30 +231,13 @@ pub async fn rotate_dek(
 /// waits for them; writers after it see the new key.
 async fn begin(tx: &mut TenantTx, master: &MasterKeys) -> Result<Rotation> {
     let tenant = tx.tenant();
-    keys::lock_key_changes(tx).await?;
-    let from_key: i32 = sqlx::query_scalar(
-        "UPDATE clinic.tenant_keys SET state = 'retiring'
-          WHERE tenant_id = $1 AND purpose = 'data' AND state = 'active' RETURNING key_id",
-    )
-    .bind(tenant)
-    .fetch_optional(tx.conn())
-    .await?
-    .ok_or_else(|| Error::KeyUnavailable(format!("tenant {tenant} has no active data key")))?;
-    let to_key: i32 =
-        sqlx::query_scalar("SELECT max(key_id) + 1 FROM clinic.tenant_keys WHERE tenant_id = $1")
-            .bind(tenant)
-            .fetch_one(tx.conn())
-            .await?;
+    repo::lock_key_changes(tx).await?;
+    let from_key = repo::retire_active_data_key(tx)
+        .await?
+        .ok_or_else(|| Error::KeyUnavailable(format!("tenant {tenant} has no active data key")))?;
+    let to_key = repo::next_key_id(tx).await?;
     insert_key(tx, master, to_key, "data").await?;
-    let id: uuid::Uuid = sqlx::query_scalar(
-        "INSERT INTO clinic.key_rotations (tenant_id, from_key_id, to_key_id)
-         VALUES ($1, $2, $3) RETURNING id",
-    )
-    .bind(tenant)
-    .bind(from_key)
-    .bind(to_key)
-    .fetch_one(tx.conn())
-    .await?;
+    let id = repo::insert_rotation(tx, from_key, to_key).await?;
     let details =
         serde_json::json!({ "kind": "dek", "stage": "started", "from": from_key, "to": to_key });
     log_key_event(tx, Some(details)).await?;
@@ -323,17 +254,7 @@ async fn count_not_under(db: &Db, tenant: TenantId, key_id_bytes: &[u8; 4]) -> R
     let mut tx = db.tenant_tx_for(tenant).await?;
     let mut n = 0i64;
     for column in ENCRYPTED_COLUMNS.iter().filter(|c| c.rotates) {
-        let sql = format!(
-            "SELECT count(*) FROM clinic.{table}
-              WHERE tenant_id = $1 AND {col} IS NOT NULL AND substring({col} from 2 for 4) <> $2",
-            col = column.column,
-            table = column.table
-        );
-        n += sqlx::query_scalar::<_, i64>(&sql)
-            .bind(tenant)
-            .bind(&key_id_bytes[..])
-            .fetch_one(tx.conn())
-            .await?;
+        n += repo::count_not_under(&mut tx, column, key_id_bytes).await?;
     }
     tx.commit().await?;
     Ok(n as u64)
@@ -350,20 +271,8 @@ async fn finish(db: &Db, tenant: TenantId, rotation: &Rotation) -> Result<()> {
         )));
     }
     let mut tx = db.tenant_tx_for(tenant).await?;
-    sqlx::query(
-        "UPDATE clinic.tenant_keys SET state = 'destroyed', wrapped = NULL, destroyed_at = now()
-          WHERE tenant_id = $1 AND purpose = 'data' AND state = 'retiring'",
-    )
-    .bind(tenant)
-    .execute(tx.conn())
-    .await?;
-    sqlx::query(
-        "UPDATE clinic.key_rotations SET finished_at = now() WHERE tenant_id = $1 AND id = $2",
-    )
-    .bind(tenant)
-    .bind(rotation.id)
-    .execute(tx.conn())
-    .await?;
+    repo::destroy(&mut tx, true).await?;
+    repo::finish_rotation(&mut tx, rotation.id).await?;
     let details = serde_json::json!({
         "kind": "dek", "stage": "finished", "from": rotation.from_key, "to": rotation.to_key,
         "destroyed": rotation.from_key,
@@ -372,20 +281,13 @@ async fn finish(db: &Db, tenant: TenantId, rotation: &Rotation) -> Result<()> {
     tx.commit().await
 }
 
-/// Crypto-shred: destroys every key of the tenant (data and index). All of its
+/// Crypto-shred: destroys every key of the tenant (data, index, audit). All of its
 /// ciphertexts, in the database and in every backup, become unreadable; its
 /// blind indexes can no longer be computed. Irreversible. (The tenant purge of
 /// a later issue calls this; it is not reachable from the app.)
 pub async fn shred(db: &Db, tenant: TenantId) -> Result<u64> {
     let mut tx = db.tenant_tx_for(tenant).await?;
-    let n = sqlx::query(
-        "UPDATE clinic.tenant_keys SET state = 'destroyed', wrapped = NULL, destroyed_at = now()
-          WHERE tenant_id = $1 AND state <> 'destroyed'",
-    )
-    .bind(tenant)
-    .execute(tx.conn())
-    .await?
-    .rows_affected();
+    let n = repo::destroy(&mut tx, false).await?;
     // No details: the audit key itself is gone.
     log_key_event(&mut tx, None).await?;
     tx.commit().await?;
@@ -402,9 +304,4 @@ pub async fn ensure_tenant_keys(db: &Db, tenant: TenantId) -> Result<()> {
     // The audit key too (tenants from before the audit log have none yet).
     tx.audit_keys().await?;
     tx.commit().await
-}
-
-/// The key id of a ciphertext, for status output and tests.
-pub fn ciphertext_key_id(ciphertext: &[u8]) -> Option<u32> {
-    key_id_of(ciphertext)
 }
