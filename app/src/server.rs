@@ -16,6 +16,8 @@ use secrecy::{ExposeSecret, SecretString};
 pub struct Services {
     pub db: Db,
     pub auth: Auth,
+    /// The audit signing key (checkpoints and exports), when configured.
+    pub audit_signer: Option<std::sync::Arc<healipro_core::audit::signing::AuditSigner>>,
 }
 
 pub fn services() -> Result<Services, AppError> {

@@ -670,10 +670,12 @@ async fn serve(
 ) -> anyhow::Result<()> {
     // Certificate problems are reported before anything else starts.
     let listen = tls.resolve()?;
-    let services = crate::services(database_url, pool, key.load()?)
+    let services = crate::services(database_url, pool, key.load()?, load_audit_signer(&audit)?)
         .await
         .context("cannot connect to the database (check DATABASE_URL)")?;
-    spawn_audit_checkpoints(&services.db, &audit, every)?;
+    if let Some(signer) = &services.audit_signer {
+        spawn_audit_checkpoints(&services.db, signer.clone(), every);
+    }
     let state = crate::AppState {
         leptos_options: crate::leptos_options(addr),
         services,
@@ -684,22 +686,29 @@ async fn serve(
     Ok(())
 }
 
-/// Signs each clinic's audit chain every `every` (when it grew), with the key
-/// from `audit`. Without a key file the server still serves, and says so.
-fn spawn_audit_checkpoints(
-    db: &Db,
+/// Loads the audit signing key from `audit`, if its file exists. Without one
+/// the server still serves, and says what is off.
+fn load_audit_signer(
     audit: &AuditKeyArgs,
-    every: std::time::Duration,
-) -> anyhow::Result<()> {
-    use healipro_core::audit::{self, signing::AuditSigner};
+) -> anyhow::Result<Option<healipro_core::audit::signing::AuditSigner>> {
     if !audit.file.exists() {
         tracing::warn!(
             file = %audit.file.display(),
-            "no audit signing key: periodic audit checkpoints are off (create one with `healipro audit init-key`)"
+            "no audit signing key: periodic audit checkpoints and exports are off (create one with `healipro audit init-key`)"
         );
-        return Ok(());
+        return Ok(None);
     }
-    let signer = AuditSigner::load(&audit.file).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let signer = healipro_core::audit::signing::AuditSigner::load(&audit.file)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(Some(signer))
+}
+
+/// Signs each clinic's audit chain every `every` (when it grew).
+fn spawn_audit_checkpoints(
+    db: &Db,
+    signer: std::sync::Arc<healipro_core::audit::signing::AuditSigner>,
+    every: std::time::Duration,
+) {
     tracing::info!(key = %signer.key_id(), every_secs = every.as_secs(), "audit checkpoints on");
     let db = db.clone();
     tokio::spawn(async move {
@@ -707,7 +716,7 @@ fn spawn_audit_checkpoints(
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
-            match audit::checkpoint_all(&db, &signer).await {
+            match healipro_core::audit::checkpoint_all(&db, &signer).await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(signed = n, "audit checkpoints signed"),
                 Err(e) => {
@@ -716,7 +725,6 @@ fn spawn_audit_checkpoints(
             }
         }
     });
-    Ok(())
 }
 
 async fn shutdown_signal() {

@@ -84,15 +84,21 @@ pub fn leptos_options(addr: std::net::SocketAddr) -> LeptosOptions {
 pub const KEY_RING_REFRESH: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Connects the runtime pool and builds the services the app needs (loading,
-/// or on a first start creating, the JWT signing keys).
+/// or on a first start creating, the JWT signing keys). The audit signing key
+/// (for exports) is optional: without it, exports say so.
 pub async fn services(
     database_url: &str,
     pool_size: u32,
     master: healipro_core::crypto::MasterKeys,
+    audit_signer: Option<healipro_core::audit::signing::AuditSigner>,
 ) -> anyhow::Result<Services> {
     let db = Db::connect(database_url, pool_size)
         .await?
         .with_master_keys(master.clone());
     let auth = healipro_core::auth::Auth::new(&db, master, KEY_RING_REFRESH).await?;
-    Ok(Services { db, auth })
+    Ok(Services {
+        db,
+        auth,
+        audit_signer: audit_signer.map(std::sync::Arc::new),
+    })
 }

@@ -28,7 +28,7 @@ impl TlsServer {
         let addr = listener.local_addr().unwrap();
         let state = healipro_server::AppState {
             leptos_options: healipro_server::leptos_options(addr),
-            services: healipro_server::services(&db.app_url, 4, db.master.clone())
+            services: healipro_server::services(&db.app_url, 4, db.master.clone(), None)
                 .await
                 .unwrap(),
         };

@@ -9,6 +9,9 @@ use healipro_core::testing::{TestClinic, TestDb, TEST_PASSWORD};
 use reqwest::header::{COOKIE, SET_COOKIE};
 use reqwest::StatusCode;
 
+/// The audit signing key of test servers (exports are checked against it).
+pub const TEST_AUDIT_SEED: [u8; 32] = [7u8; 32];
+
 pub struct TestServer {
     pub base: String,
     pub http: reqwest::Client,
@@ -22,9 +25,16 @@ impl TestServer {
         let addr = listener.local_addr().unwrap();
         let state = healipro_server::AppState {
             leptos_options: healipro_server::leptos_options(addr),
-            services: healipro_server::services(&db.app_url, 4, db.master.clone())
-                .await
-                .unwrap(),
+            services: healipro_server::services(
+                &db.app_url,
+                4,
+                db.master.clone(),
+                Some(healipro_core::audit::signing::AuditSigner::from_seed(
+                    TEST_AUDIT_SEED,
+                )),
+            )
+            .await
+            .unwrap(),
         };
         tokio::spawn(async move {
             axum::serve(
