@@ -162,6 +162,51 @@ pub enum AuditCmd {
         #[arg(long)]
         tenant: Option<String>,
     },
+    /// Write one clinic's entries between two clinic dates (PKT, both
+    /// included) as signed JSON Lines, checkable with `healipro-audit-verify`
+    /// and the public key alone. Logged in the clinic's chain.
+    Export {
+        #[command(flatten)]
+        db: DbArgs,
+        #[command(flatten)]
+        master: KeyArgs,
+        #[command(flatten)]
+        key: AuditKeyArgs,
+        /// The clinic code.
+        #[arg(long)]
+        tenant: String,
+        /// First clinic date (YYYY-MM-DD); from the start when absent.
+        #[arg(long)]
+        from: Option<chrono::NaiveDate>,
+        /// Last clinic date (YYYY-MM-DD); up to now when absent.
+        #[arg(long)]
+        to: Option<chrono::NaiveDate>,
+        /// Write here (refuses to replace a file) instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Move one clinic's entries older than a clinic date out of the database
+    /// into a signed export file in DIR, keeping the chain verifiable (see
+    /// docs/ARCHITECTURE.md, "Audit log growth"). Runs as the owner role.
+    Archive {
+        #[command(flatten)]
+        db: DbArgs,
+        #[command(flatten)]
+        owner: OwnerArgs,
+        #[command(flatten)]
+        master: KeyArgs,
+        #[command(flatten)]
+        key: AuditKeyArgs,
+        /// The clinic code.
+        #[arg(long)]
+        tenant: String,
+        /// Archive entries before this clinic date (YYYY-MM-DD).
+        #[arg(long)]
+        before: chrono::NaiveDate,
+        /// Directory for the archive file (kept: it is the only copy).
+        #[arg(long)]
+        dir: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -494,8 +539,12 @@ async fn audit_cmd(cmd: AuditCmd) -> anyhow::Result<()> {
                 let r = audit::verify_tenant(&app, id, &public).await?;
                 match &r.first_break {
                     None => println!(
-                        "{code}: OK, {} entries, {} signed checkpoint(s)",
-                        r.entries, r.checkpoints
+                        "{code}: OK, {} entries, {} signed checkpoint(s){}",
+                        r.entries,
+                        r.checkpoints,
+                        r.archived_through
+                            .map(|s| format!(", entries 1..={s} in signed archives"))
+                            .unwrap_or_default()
                     ),
                     Some(b) => {
                         broken += 1;
@@ -505,6 +554,92 @@ async fn audit_cmd(cmd: AuditCmd) -> anyhow::Result<()> {
             }
             if broken > 0 {
                 bail!("{broken} audit chain(s) failed verification");
+            }
+            Ok(())
+        }
+        AuditCmd::Export {
+            db,
+            master,
+            key,
+            tenant,
+            from,
+            to,
+            out,
+        } => {
+            let signer = load(&key)?;
+            let app = connect_app_with_keys(&db, &master, 2).await?;
+            let tenant = tenant_by_code(
+                &app,
+                &tenants::normalize_code(&tenant).map_err(|e| anyhow::anyhow!("{e}"))?,
+            )
+            .await?;
+            let mut tx = app.tenant_tx_for(tenant.id).await?;
+            let range = audit::export::ExportRange { from, to };
+            let export = audit::export::export(
+                &mut tx,
+                &app,
+                &signer,
+                &audit::Actor::platform_operator(),
+                &range,
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+            match &out {
+                Some(path) => {
+                    use std::io::Write;
+                    let mut f = std::fs::OpenOptions::new()
+                        .write(true)
+                        .create_new(true)
+                        .open(path)
+                        .with_context(|| format!("cannot create {}", path.display()))?;
+                    f.write_all(export.jsonl.as_bytes())?;
+                    f.sync_all()?;
+                }
+                None => print!("{}", export.jsonl),
+            }
+            tx.commit().await?;
+            eprintln!(
+                "{}: exported entries {}..={} ({} entries){}; check with `healipro-audit-verify --public-key {} <file>`",
+                tenant.code,
+                export.first_seq,
+                export.last_seq,
+                export.entries,
+                out.as_ref().map(|p| format!(" to {}", p.display())).unwrap_or_default(),
+                signer.public_hex()
+            );
+            Ok(())
+        }
+        AuditCmd::Archive {
+            db,
+            owner,
+            master,
+            key,
+            tenant,
+            before,
+            dir,
+        } => {
+            let signer = load(&key)?;
+            let app = connect_app_with_keys(&db, &master, 2).await?;
+            let owner = connect_owner(&owner).await?;
+            let tenant = tenant_by_code(
+                &app,
+                &tenants::normalize_code(&tenant).map_err(|e| anyhow::anyhow!("{e}"))?,
+            )
+            .await?;
+            std::fs::create_dir_all(&dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
+            match audit::archive::archive(&app, &owner, tenant.id, &signer, before, &dir)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?
+            {
+                Some(a) => println!(
+                    "{}: archived entries {}..={} to {}; they are no longer in the database, keep the file",
+                    tenant.code,
+                    a.first_seq,
+                    a.through_seq,
+                    a.file.display()
+                ),
+                None => println!("{}: nothing before {before} left to archive", tenant.code),
             }
             Ok(())
         }

@@ -7,9 +7,10 @@
 //! * [`verify`] walks a tenant's chain and its signed checkpoints
 //!   ([`signing`]) and reports the first broken seq and why.
 
-pub mod chain;
+pub mod archive;
+pub mod export;
 pub mod signing;
-pub mod verify;
+pub use healipro_audit_verify::{chain, verify};
 
 use crate::auth::Session;
 use crate::crypto::Field;
@@ -102,6 +103,15 @@ pub struct Actor {
 }
 
 impl Actor {
+    /// Us, on the command line (key operations, CLI exports, archival).
+    pub fn platform_operator() -> Actor {
+        Actor {
+            username: "platform operator".into(),
+            roles: vec!["platform".into()],
+            ..Actor::default()
+        }
+    }
+
     pub fn of(session: &Session) -> Actor {
         Actor {
             user_id: Some(session.user_id),
@@ -209,18 +219,77 @@ pub struct TenantReport {
     pub entries: u64,
     pub last_seq: i64,
     pub checkpoints: usize,
+    /// The last entry moved out to a signed archive, if any.
+    pub archived_through: Option<i64>,
     pub first_break: Option<verify::Break>,
 }
 
-/// Walks one tenant's chain (in pages) and its checkpoints. Without a public
-/// key, checkpoint signatures are reported as unverifiable.
+/// Walks one tenant's chain (in pages) and its checkpoints, starting after
+/// its latest signed archive if old segments were archived. Without a public
+/// key, signatures are reported as unverifiable.
 pub async fn verify_tenant(
     db: &crate::db::Db,
     tenant: crate::ids::TenantId,
     public_hex: &str,
 ) -> Result<TenantReport> {
-    let mut walker = verify::Walker::default();
-    let mut after = 0i64;
+    let mut ptx = db.platform_tx().await?;
+    let archives = repo::archives(&mut ptx, tenant).await?;
+    let checkpoints: Vec<verify::SignedCheckpoint> = repo::checkpoints(&mut ptx, tenant)
+        .await?
+        .iter()
+        .map(repo::Checkpoint::signed)
+        .collect();
+    ptx.commit().await?;
+
+    let (mut walker, mut after) = (verify::Walker::default(), 0i64);
+    if let Some(last) = archives.last() {
+        match <[u8; 32]>::try_from(last.through_hash.as_slice()) {
+            Ok(h) => {
+                walker = verify::Walker::starting_after(last.through_seq, h);
+                after = last.through_seq;
+            }
+            Err(_) => walker.fail(
+                last.through_seq,
+                "an archive's last hash is not 32 bytes".into(),
+            ),
+        }
+    }
+    let mut expected_first = 1;
+    for a in &archives {
+        if a.first_seq != expected_first {
+            walker.fail(
+                expected_first,
+                format!(
+                    "entries {expected_first}..{} are neither in the log nor in an archive",
+                    a.first_seq
+                ),
+            );
+        }
+        if let Err(why) = signing::verify(public_hex, &a.message(), &a.signature) {
+            walker.fail(
+                a.through_seq,
+                format!(
+                    "archive of entries {}..={} ({}): {why}",
+                    a.first_seq, a.through_seq, a.file_name
+                ),
+            );
+        }
+        expected_first = a.through_seq + 1;
+    }
+    if let Some(through) = archives.last().map(|a| a.through_seq) {
+        let mut tx = db.tenant_tx_for(tenant).await?;
+        let first = repo::chain_page(&mut tx, 0, 1).await?;
+        tx.commit().await?;
+        if let Some(e) = first.first().filter(|e| e.entry.seq <= through) {
+            walker.fail(
+                e.entry.seq,
+                format!(
+                    "entry {} is in the log although entries up to {through} were archived (re-inserted?)",
+                    e.entry.seq
+                ),
+            );
+        }
+    }
     loop {
         let mut tx = db.tenant_tx_for(tenant).await?;
         let page = repo::chain_page(&mut tx, after, 5_000).await?;
@@ -231,26 +300,13 @@ pub async fn verify_tenant(
             walker.push(&stored.entry, &stored.hash);
         }
     }
-    let mut ptx = db.platform_tx().await?;
-    let checkpoints: Vec<verify::SignedCheckpoint> = repo::checkpoints(&mut ptx, tenant)
-        .await?
-        .into_iter()
-        .map(|c| verify::SignedCheckpoint {
-            tenant_id: c.tenant_id.to_string(),
-            seq: c.seq,
-            hash: hex::encode(&c.hash),
-            signed_at: chain_time(c.signed_at),
-            key_id: c.key_id,
-            signature: hex::encode(&c.signature),
-        })
-        .collect();
-    ptx.commit().await?;
     walker.check_checkpoints(&checkpoints, public_hex);
     Ok(TenantReport {
         tenant,
         entries: walker.entries,
         last_seq: walker.last_seq(),
         checkpoints: checkpoints.len(),
+        archived_through: archives.last().map(|a| a.through_seq),
         first_break: walker.first_break.clone(),
     })
 }
@@ -266,6 +322,19 @@ pub async fn checkpoint(
     let (seq, hash) = repo::tail(&mut tx).await?;
     tx.commit().await?;
     let Some(hash) = hash else { return Ok(None) };
+    sign_checkpoint(db, tenant, seq, &hash, signer).await?;
+    Ok(Some(seq))
+}
+
+/// Signs `(tenant, seq, hash, now)` and stores it (a checkpoint already at
+/// that seq is kept).
+pub(crate) async fn sign_checkpoint(
+    db: &crate::db::Db,
+    tenant: crate::ids::TenantId,
+    seq: i64,
+    hash: &[u8],
+    signer: &signing::AuditSigner,
+) -> Result<()> {
     let signed_at = chrono::DateTime::from_timestamp_micros(chrono::Utc::now().timestamp_micros())
         .unwrap_or_else(chrono::Utc::now);
     let message = chain::checkpoint_message(
@@ -285,7 +354,7 @@ pub async fn checkpoint(
     let mut ptx = db.platform_tx().await?;
     repo::insert_checkpoint(&mut ptx, &c).await?;
     ptx.commit().await?;
-    Ok(Some(seq))
+    Ok(())
 }
 
 /// Signs a checkpoint for every tenant whose chain grew since its last one
@@ -307,4 +376,30 @@ pub async fn checkpoint_all(db: &crate::db::Db, signer: &signing::AuditSigner) -
         }
     }
     Ok(signed)
+}
+
+/// Clinics keep Pakistan Standard Time (UTC+05:00, no daylight saving): a
+/// date typed in a filter or an export means that day there.
+pub fn clinic_offset() -> chrono::FixedOffset {
+    chrono::FixedOffset::east_opt(5 * 3600).expect("a valid offset")
+}
+
+/// The half-open UTC interval `[start of from, start of the day after to)`
+/// for clinic dates (either end open when absent).
+pub fn clinic_day_bounds(
+    from: Option<chrono::NaiveDate>,
+    to: Option<chrono::NaiveDate>,
+) -> (
+    Option<chrono::DateTime<chrono::Utc>>,
+    Option<chrono::DateTime<chrono::Utc>>,
+) {
+    let start = |d: chrono::NaiveDate| {
+        d.and_hms_opt(0, 0, 0)
+            .and_then(|t| t.and_local_timezone(clinic_offset()).single())
+            .map(|t| t.with_timezone(&chrono::Utc))
+    };
+    (
+        from.and_then(start),
+        to.and_then(|d| d.succ_opt()).and_then(start),
+    )
 }

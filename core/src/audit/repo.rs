@@ -15,11 +15,19 @@ pub(super) async fn lock_tail(tx: &mut TenantTx) -> Result<(i64, Option<[u8; 32]
     tail(tx).await
 }
 
-/// The last seq and hash (0 and None for an empty chain).
+/// The last seq and hash (0 and None for an empty chain), archived entries
+/// included.
 pub(super) async fn tail(tx: &mut TenantTx) -> Result<(i64, Option<[u8; 32]>)> {
     let tenant = tx.tenant();
+    // After archival the table may be empty: the chain then goes on from the
+    // latest archive's last entry.
     let tail: Option<(i64, Vec<u8>)> = sqlx::query_as(
-        "SELECT seq, hash FROM clinic.audit_log WHERE tenant_id = $1 ORDER BY seq DESC LIMIT 1",
+        "SELECT seq, hash FROM (
+             (SELECT seq, hash FROM clinic.audit_log WHERE tenant_id = $1 ORDER BY seq DESC LIMIT 1)
+             UNION ALL
+             (SELECT through_seq, through_hash FROM platform.audit_archives
+               WHERE tenant_id = $1 ORDER BY through_seq DESC LIMIT 1)
+         ) t ORDER BY seq DESC LIMIT 1",
     )
     .bind(tenant)
     .fetch_optional(tx.conn())
@@ -154,6 +162,20 @@ pub struct Checkpoint {
     pub signature: Vec<u8>,
 }
 
+impl Checkpoint {
+    /// The checkpoint as verified and exported (hex fields).
+    pub fn signed(&self) -> super::verify::SignedCheckpoint {
+        super::verify::SignedCheckpoint {
+            tenant_id: self.tenant_id.to_string(),
+            seq: self.seq,
+            hash: hex::encode(&self.hash),
+            signed_at: super::chain_time(self.signed_at),
+            key_id: self.key_id.clone(),
+            signature: hex::encode(&self.signature),
+        }
+    }
+}
+
 pub async fn checkpoints(
     ptx: &mut PlatformTx,
     tenant: crate::ids::TenantId,
@@ -180,5 +202,133 @@ pub async fn insert_checkpoint(ptx: &mut PlatformTx, c: &Checkpoint) -> Result<(
     .bind(&c.signature)
     .execute(ptx.conn())
     .await?;
+    Ok(())
+}
+
+/// The first and last seq of entries with `start <= at < end` (open ends when
+/// absent), or None when there are none.
+pub(super) async fn seq_range(
+    tx: &mut TenantTx,
+    start: Option<chrono::DateTime<chrono::Utc>>,
+    end: Option<chrono::DateTime<chrono::Utc>>,
+) -> Result<Option<(i64, i64)>> {
+    let tenant = tx.tenant();
+    let row: (Option<i64>, Option<i64>) = sqlx::query_as(
+        "SELECT min(seq), max(seq) FROM clinic.audit_log
+          WHERE tenant_id = $1 AND ($2::timestamptz IS NULL OR at >= $2)
+            AND ($3::timestamptz IS NULL OR at < $3)",
+    )
+    .bind(tenant)
+    .bind(start)
+    .bind(end)
+    .fetch_one(tx.conn())
+    .await?;
+    Ok(row.0.zip(row.1))
+}
+
+/// The stored hash of entry `seq`, if it is in the table.
+pub(super) async fn hash_at(tx: &mut TenantTx, seq: i64) -> Result<Option<Vec<u8>>> {
+    let tenant = tx.tenant();
+    Ok(
+        sqlx::query_scalar("SELECT hash FROM clinic.audit_log WHERE tenant_id = $1 AND seq = $2")
+            .bind(tenant)
+            .bind(seq)
+            .fetch_optional(tx.conn())
+            .await?,
+    )
+}
+
+/// An archived segment of a chain (`platform.audit_archives`).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Archive {
+    pub tenant_id: uuid::Uuid,
+    pub first_seq: i64,
+    pub through_seq: i64,
+    pub through_hash: Vec<u8>,
+    pub file_name: String,
+    pub file_sha256: Vec<u8>,
+    pub archived_at: chrono::DateTime<chrono::Utc>,
+    pub key_id: String,
+    pub signature: Vec<u8>,
+}
+
+impl Archive {
+    /// What the archive signature covers.
+    pub fn message(&self) -> Vec<u8> {
+        format!(
+            "healipro-audit-archive/v1|{}|{}|{}|{}|{}|{}|{}",
+            self.tenant_id,
+            self.first_seq,
+            self.through_seq,
+            hex::encode(&self.through_hash),
+            self.file_name,
+            hex::encode(&self.file_sha256),
+            super::chain_time(self.archived_at)
+        )
+        .into_bytes()
+    }
+}
+
+/// The tenant's archives, oldest first.
+pub async fn archives(ptx: &mut PlatformTx, tenant: crate::ids::TenantId) -> Result<Vec<Archive>> {
+    Ok(sqlx::query_as(
+        "SELECT tenant_id, first_seq, through_seq, through_hash, file_name, file_sha256,
+                archived_at, key_id, signature
+           FROM platform.audit_archives WHERE tenant_id = $1 ORDER BY through_seq",
+    )
+    .bind(tenant)
+    .fetch_all(ptx.conn())
+    .await?)
+}
+
+/// The last hash of the archive ending exactly at `seq`, if any.
+pub(super) async fn archive_through(
+    ptx: &mut PlatformTx,
+    tenant: crate::ids::TenantId,
+    seq: i64,
+) -> Result<Option<Vec<u8>>> {
+    Ok(sqlx::query_scalar(
+        "SELECT through_hash FROM platform.audit_archives WHERE tenant_id = $1 AND through_seq = $2",
+    )
+    .bind(tenant)
+    .bind(seq)
+    .fetch_optional(ptx.conn())
+    .await?)
+}
+
+/// Records an archive and deletes the entries it covers, as the owner (the
+/// trigger lets through only deletes an archive row covers).
+pub(super) async fn insert_archive_and_delete(ptx: &mut PlatformTx, a: &Archive) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO platform.audit_archives (tenant_id, first_seq, through_seq, through_hash,
+                 file_name, file_sha256, archived_at, key_id, signature)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(a.tenant_id)
+    .bind(a.first_seq)
+    .bind(a.through_seq)
+    .bind(&a.through_hash)
+    .bind(&a.file_name)
+    .bind(&a.file_sha256)
+    .bind(a.archived_at)
+    .bind(&a.key_id)
+    .bind(&a.signature)
+    .execute(ptx.conn())
+    .await?;
+    let deleted =
+        sqlx::query("DELETE FROM clinic.audit_log WHERE tenant_id = $1 AND seq BETWEEN $2 AND $3")
+            .bind(a.tenant_id)
+            .bind(a.first_seq)
+            .bind(a.through_seq)
+            .execute(ptx.conn())
+            .await?
+            .rows_affected();
+    let expected = (a.through_seq - a.first_seq + 1) as u64;
+    if deleted != expected {
+        return Err(Error::Internal(format!(
+            "archiving entries {}..={} deleted {deleted} rows, not {expected}; rolled back",
+            a.first_seq, a.through_seq
+        )));
+    }
     Ok(())
 }

@@ -3,7 +3,7 @@
 //! development. Anyone with the public key can check checkpoints and exports.
 
 use crate::{Error, Result};
-use ed25519_dalek::{Signer, SigningKey, Verifier, VerifyingKey};
+use ed25519_dalek::{Signer, SigningKey, VerifyingKey};
 use secrecy::{ExposeSecret, SecretBox};
 use std::path::Path;
 
@@ -79,19 +79,4 @@ impl AuditSigner {
     }
 }
 
-/// Checks a signature with a public key given as hex.
-pub fn verify(
-    public_hex: &str,
-    message: &[u8],
-    signature: &[u8],
-) -> std::result::Result<(), String> {
-    let public = hex::decode(public_hex.trim())
-        .ok()
-        .and_then(|v| <[u8; 32]>::try_from(v).ok())
-        .and_then(|b| VerifyingKey::from_bytes(&b).ok())
-        .ok_or("the public key is not 64 hex characters of an Ed25519 key")?;
-    let signature = <[u8; 64]>::try_from(signature).map_err(|_| "a signature is not 64 bytes")?;
-    public
-        .verify(message, &ed25519_dalek::Signature::from_bytes(&signature))
-        .map_err(|_| "the signature does not verify with this public key".to_owned())
-}
+pub use healipro_audit_verify::signature::verify;

@@ -37,11 +37,7 @@ pub async fn rewrap_tenant(db: &Db, master: &MasterKeys, tenant: TenantId) -> Re
 /// tenant's audit chain with the operation's transaction.
 async fn log_key_event(tx: &mut TenantTx, details: Option<serde_json::Value>) -> Result<()> {
     use crate::audit::{self, Action, Actor, Subject};
-    let actor = Actor {
-        username: "platform operator".into(),
-        roles: vec!["platform".into()],
-        ..Default::default()
-    };
+    let actor = Actor::platform_operator();
     let subject = Subject {
         patient: None,
         object_type: "tenant_keys",

@@ -1,7 +1,7 @@
 //! Verification of a chain and its checkpoints: pure over the entries, so the
 //! database walk and the export verifier report the same way.
 
-use super::chain::{self, Entry, GENESIS};
+use crate::chain::{self, Entry, GENESIS};
 use std::collections::HashMap;
 
 /// A checkpoint as verified (hex fields, as exported).
@@ -43,7 +43,8 @@ impl Walker {
         }
     }
 
-    fn fail(&mut self, seq: i64, reason: String) {
+    /// Records a problem found outside the walk (kept only if it is the first).
+    pub fn fail(&mut self, seq: i64, reason: String) {
         if self.first_break.is_none() {
             self.first_break = Some(Break { seq, reason });
         }
@@ -114,7 +115,7 @@ impl Walker {
         for c in checkpoints {
             let message = chain::checkpoint_message(&c.tenant_id, c.seq, &c.hash, &c.signed_at);
             let signature = hex::decode(&c.signature).unwrap_or_default();
-            if let Err(why) = super::signing::verify(public_hex, &message, &signature) {
+            if let Err(why) = crate::signature::verify(public_hex, &message, &signature) {
                 self.fail(c.seq, format!("checkpoint at entry {}: {why}", c.seq));
                 continue;
             }

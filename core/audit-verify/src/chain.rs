@@ -12,6 +12,7 @@ pub const GENESIS: [u8; 32] = [0u8; 32];
 /// microseconds (what PostgreSQL stores), ids are lower-case hyphenated UUIDs,
 /// byte strings are lower-case hex.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Entry {
     pub tenant_id: String,
     pub seq: i64,
@@ -37,12 +38,26 @@ pub struct Entry {
 /// (same escapes: `\"`, `\\`, `\b\f\n\r\t`, `\u00xx` for other controls; no
 /// escaping of `/` or non-ASCII).
 pub fn canonical_json(entry: &Entry) -> Vec<u8> {
-    let value = serde_json::to_value(entry).expect("an entry serialises");
-    let sorted: BTreeMap<String, serde_json::Value> = match value {
-        serde_json::Value::Object(map) => map.into_iter().collect(),
-        _ => unreachable!("an entry is an object"),
-    };
-    serde_json::to_vec(&sorted).expect("a map serialises")
+    canonical_value(&serde_json::to_value(entry).expect("an entry serialises"))
+}
+
+/// Canonical JSON of a value of the same kinds (objects are key-sorted at
+/// every level; serde_json's compact output does the rest).
+pub fn canonical_value(value: &serde_json::Value) -> Vec<u8> {
+    fn sorted(v: &serde_json::Value) -> serde_json::Value {
+        match v {
+            serde_json::Value::Object(map) => {
+                let ordered: BTreeMap<&String, serde_json::Value> =
+                    map.iter().map(|(k, v)| (k, sorted(v))).collect();
+                serde_json::to_value(ordered).expect("a map serialises")
+            }
+            serde_json::Value::Array(items) => {
+                serde_json::Value::Array(items.iter().map(sorted).collect())
+            }
+            other => other.clone(),
+        }
+    }
+    serde_json::to_vec(&sorted(value)).expect("a value serialises")
 }
 
 /// `SHA-256(prev_hash || canonical_json(entry))`.
