@@ -242,6 +242,27 @@ pub enum DemoCmd {
         #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=10_000))]
         batch_size: u32,
     },
+    /// Load tool for `cargo xtask bench audit` (hidden: it rewrites patient
+    /// records, unchanged, and appends audit entries): patient updates with
+    /// and without their audit entry, then 8 writers in one clinic.
+    #[command(hide = true)]
+    BenchAudit {
+        #[command(flatten)]
+        db: DbArgs,
+        #[command(flatten)]
+        key: KeyArgs,
+        /// Clinic code prefix, e.g. `bench` for bench1..benchN.
+        #[arg(long)]
+        tenant_prefix: String,
+        /// How many of those clinics to spread writes over.
+        #[arg(long, default_value_t = 100)]
+        clinics: usize,
+        #[arg(long, default_value_t = 8)]
+        writers: usize,
+        /// Seconds per measured phase.
+        #[arg(long, default_value_t = 8.0)]
+        seconds: f64,
+    },
 }
 
 #[derive(Subcommand)]
@@ -430,6 +451,30 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             tenant_prefix,
             batch_size,
         }) => fill_identifiers(&db, &key, &tenant_prefix, batch_size).await,
+        Command::Demo(DemoCmd::BenchAudit {
+            db,
+            key,
+            tenant_prefix,
+            clinics,
+            writers,
+            seconds,
+        }) => {
+            let app = connect_app_with_keys(&db, &key, writers as u32 + 2).await?;
+            let mut selected: Vec<(u32, TenantId)> = rotation::tenants(&app)
+                .await?
+                .into_iter()
+                .filter_map(|(id, code)| {
+                    Some((code.strip_prefix(tenant_prefix.as_str())?.parse().ok()?, id))
+                })
+                .collect();
+            selected.sort_unstable_by_key(|c| c.0);
+            selected.truncate(clinics.max(1));
+            if selected.is_empty() {
+                bail!("no clinic code is `{tenant_prefix}` followed by a number");
+            }
+            let ids: Vec<TenantId> = selected.into_iter().map(|c| c.1).collect();
+            crate::bench_audit::run(&app, &ids, writers.max(1), seconds).await
+        }
         Command::Keys(cmd) => keys(cmd).await,
         Command::User(UserCmd::ResetPassword {
             db,

@@ -1,6 +1,7 @@
 //! The Healipro server: the axum router around the Leptos app, its middleware,
 //! and the operator command line (`healipro …`).
 
+pub mod bench_audit;
 pub mod cli;
 pub mod http;
 pub mod tls;

@@ -18,6 +18,14 @@
 //!   index values against the server's `POST /api/patients/list`, p50/p95/p99
 //!   of both side by side; budget: server p95 < 50 ms.
 //!
+//! - `audit`: on the same data, the patient-update transaction the server
+//!   runs (set tenant, read, re-encrypt, write, read back), by 8 writers
+//!   spread over 100 clinics, without and then with its audit entry
+//!   (alternated twice; budget: with ≥ 75 % of without), then 8 writers all
+//!   in one clinic, where the per-tenant audit lock serialises them (budget:
+//!   ≥ 500 appends/s). The workload runs inside the release binary (hidden
+//!   `healipro demo bench-audit`), which holds the keys.
+//!
 //! The data is loaded by SQL, except the patients' CNIC, phone and address:
 //! they are encrypted and blind-indexed under keys only the server can
 //! unwrap, so `healipro demo fill-identifiers` (a hidden load tool of the
@@ -59,6 +67,11 @@ const BENCHMARKS: &[(&str, &str)] = &[
         "CNIC and phone lookups (blind indexes): pgbench running the same select vs the \
          server's POST /api/patients/list, p50/p95/p99; budget server p95 < 50 ms",
     ),
+    (
+        "audit",
+        "patient updates with vs without their audit entry (budget >= 75 %), and 8 writers \
+         appending in one clinic (budget >= 500 appends/s)",
+    ),
 ];
 
 /// Runs the benchmark called `name` with extra `args`.
@@ -67,6 +80,7 @@ pub fn run(ctx: &Ctx, name: &str, args: &[String]) -> Result<()> {
         "read-patient" => read_patient(ctx, args),
         "login" => login(ctx, args),
         "search" => search(ctx, args),
+        "audit" => audit(ctx, args),
         "list" | "help" | "--help" | "-h" => {
             print_benchmarks();
             Ok(())
@@ -3165,4 +3179,153 @@ mod tests {
             "patients_tenant_phone_bidx"
         ));
     }
+}
+
+// ---------------------------------------------------------------------------
+// audit
+
+/// With-audit writes must reach this share of writes without.
+const AUDIT_BUDGET_PERCENT: f64 = 75.0;
+/// Appends per second for 8 writers in one clinic.
+const AUDIT_APPENDS_BUDGET: f64 = 500.0;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "cargo xtask bench audit",
+    about = "Patient updates with vs without their audit entry, and 8 writers appending in one clinic"
+)]
+struct AuditArgs {
+    /// Measured seconds per phase (five phases, after a 2 s warm-up).
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..=600))]
+    seconds: u64,
+    /// Clinics the writes are spread over (the first K of the 1,000).
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    clinics: u32,
+    /// Concurrent writers.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=64))]
+    writers: u32,
+    /// Drop and reload the benchmark database even when it looks complete.
+    #[arg(long)]
+    reload: bool,
+    /// Skip `cargo leptos build --release` and use the existing release binary.
+    #[arg(long)]
+    no_build: bool,
+}
+
+fn audit(ctx: &Ctx, args: &[String]) -> Result<()> {
+    let Some(opts) = parse_args::<AuditArgs>("audit", args)? else {
+        return Ok(());
+    };
+    let total = Instant::now();
+    if opts.no_build {
+        util::step("skipping the build (--no-build)");
+    } else {
+        tools::ensure_tools(ctx)?;
+        build_release(ctx)?;
+    }
+    let bin = release_bin(ctx);
+    if !bin.is_file() {
+        bail!(
+            "release server binary {} not found; run without --no-build",
+            bin.display()
+        );
+    }
+    let (pg, port, started_cluster) = pg::ensure_dev_db(ctx, false)?;
+    let (mut env, _) = util::serve_env(ctx)?;
+    for key in ["DATABASE_URL", "DATABASE_OWNER_URL"] {
+        let url = env
+            .get(key)
+            .cloned()
+            .with_context(|| format!("{key} missing from dev.env; run `cargo xtask db start`"))?;
+        env.insert(key.to_string(), pg::with_database(&url, BENCH_DB));
+    }
+    let owner = PgUrl::parse(&env["DATABASE_OWNER_URL"], OWNER_ROLE)?;
+    prepare_database(ctx, &pg, port, &bin, &env, &owner, opts.reload)?;
+
+    util::step(format!(
+        "patient updates by {} writers over {} clinics, {} s per phase",
+        opts.writers, opts.clinics, opts.seconds
+    ));
+    let mut cmd = server_cmd(ctx, &bin, &env);
+    cmd.args(["demo", "bench-audit", "--tenant-prefix", TENANT_PREFIX])
+        .args(["--clinics", &opts.clinics.to_string()])
+        .args(["--writers", &opts.writers.to_string()])
+        .args(["--seconds", &opts.seconds.to_string()]);
+    let out = util::capture(&mut cmd)?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    for line in stdout.lines().filter(|l| !l.starts_with("RESULT")) {
+        println!("  {line}");
+    }
+    if !out.status.success() {
+        bail!(
+            "`healipro demo bench-audit` failed with {}: {}",
+            util::describe_status(out.status),
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    let result: BTreeMap<String, f64> = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("RESULT "))
+        .ok_or_else(|| anyhow!("no RESULT line from `healipro demo bench-audit`"))?
+        .split_whitespace()
+        .filter_map(|kv| kv.split_once('='))
+        .filter_map(|(k, v)| Some((k.to_string(), v.parse().ok()?)))
+        .collect();
+    let get = |k: &str| {
+        result
+            .get(k)
+            .copied()
+            .ok_or_else(|| anyhow!("RESULT lacks {k}"))
+    };
+    let (plain, audited, one, failures) = (
+        get("plain")?,
+        get("audited")?,
+        get("one_clinic")?,
+        get("failures")?,
+    );
+
+    let pass = |ok: bool| if ok { "PASS" } else { "FAIL" };
+    let ratio = 100.0 * audited / plain;
+    let mut failed = Vec::new();
+    println!();
+    util::step(format!(
+        "audit ({TENANTS} tenants x {PATIENTS} patients; {} writers)",
+        opts.writers
+    ));
+    println!("  (a) patient updates without audit : {plain:>7.0} /s");
+    println!("  (b) patient updates with audit    : {audited:>7.0} /s");
+    println!(
+        "      (b)/(a): {ratio:.1} %   budget >= {AUDIT_BUDGET_PERCENT:.0} %: {}",
+        pass(ratio >= AUDIT_BUDGET_PERCENT)
+    );
+    println!(
+        "  (c) one clinic, {} writers, audited: {one:>7.0} appends/s   budget >= {AUDIT_APPENDS_BUDGET:.0}/s: {}",
+        opts.writers,
+        pass(one >= AUDIT_APPENDS_BUDGET)
+    );
+    println!("  failed transactions: {failures:.0}");
+    if ratio < AUDIT_BUDGET_PERCENT {
+        failed.push(format!(
+            "with audit is {ratio:.1} % of without, below {AUDIT_BUDGET_PERCENT:.0} %"
+        ));
+    }
+    if one < AUDIT_APPENDS_BUDGET {
+        failed.push(format!(
+            "{one:.0} appends/s in one clinic, below {AUDIT_APPENDS_BUDGET:.0}"
+        ));
+    }
+    if failures > 0.0 {
+        failed.push(format!("{failures:.0} transactions failed"));
+    }
+    println!("  total time {}", util::fmt_duration(total.elapsed()));
+    if started_cluster {
+        util::note(format!(
+            "PostgreSQL (port {port}) was started for this run and is left running; `cargo xtask db stop` stops it"
+        ));
+    }
+    util::flush();
+    if !failed.is_empty() {
+        bail!("bench audit: {}", failed.join("; "));
+    }
+    Ok(())
 }

@@ -4,34 +4,45 @@ use super::chain::Entry;
 use crate::db::{PlatformTx, TenantTx};
 use crate::{Error, Result};
 
+/// After archival the table may be empty: the chain then goes on from the
+/// latest archive's last entry.
+const TAIL_SQL: &str = "SELECT seq, hash FROM (
+     (SELECT seq, hash FROM clinic.audit_log WHERE tenant_id = $1 ORDER BY seq DESC LIMIT 1)
+     UNION ALL
+     (SELECT through_seq, through_hash FROM platform.audit_archives
+       WHERE tenant_id = $1 ORDER BY through_seq DESC LIMIT 1)
+ ) t ORDER BY seq DESC LIMIT 1";
+
 /// Takes the tenant's audit lock (until the transaction ends) and returns the
 /// last seq and hash (0 and None for an empty chain).
+///
+/// One round trip: the lock and the tail read go as two statements of one
+/// simple query. In READ COMMITTED each statement takes its own snapshot, so
+/// the read sees every entry committed before the lock was granted.
 pub(super) async fn lock_tail(tx: &mut TenantTx) -> Result<(i64, Option<[u8; 32]>)> {
-    let tenant = tx.tenant();
-    sqlx::query("SELECT pg_advisory_xact_lock(hashtext('healipro.audit'), hashtext($1::text))")
-        .bind(tenant)
-        .execute(tx.conn())
-        .await?;
-    tail(tx).await
+    use sqlx::Row;
+    // The tenant id is a UUID, so inlining it is safe (the simple protocol
+    // takes no parameters).
+    let tenant = tx.tenant().as_uuid().hyphenated().to_string();
+    let sql = format!(
+        "SELECT pg_advisory_xact_lock(hashtext('healipro.audit'), hashtext('{tenant}'));
+         {}",
+        TAIL_SQL.replace("$1", &format!("'{tenant}'::uuid"))
+    );
+    let rows = {
+        use sqlx::Executor;
+        let conn: &mut sqlx::PgConnection = tx.conn();
+        conn.fetch_all(sqlx::raw_sql(&sql)).await?
+    };
+    let tail = rows
+        .iter()
+        .find(|r| r.len() == 2)
+        .map(|r| -> Result<(i64, Vec<u8>)> { Ok((r.try_get(0)?, r.try_get(1)?)) })
+        .transpose()?;
+    to_tail(tail)
 }
 
-/// The last seq and hash (0 and None for an empty chain), archived entries
-/// included.
-pub(super) async fn tail(tx: &mut TenantTx) -> Result<(i64, Option<[u8; 32]>)> {
-    let tenant = tx.tenant();
-    // After archival the table may be empty: the chain then goes on from the
-    // latest archive's last entry.
-    let tail: Option<(i64, Vec<u8>)> = sqlx::query_as(
-        "SELECT seq, hash FROM (
-             (SELECT seq, hash FROM clinic.audit_log WHERE tenant_id = $1 ORDER BY seq DESC LIMIT 1)
-             UNION ALL
-             (SELECT through_seq, through_hash FROM platform.audit_archives
-               WHERE tenant_id = $1 ORDER BY through_seq DESC LIMIT 1)
-         ) t ORDER BY seq DESC LIMIT 1",
-    )
-    .bind(tenant)
-    .fetch_optional(tx.conn())
-    .await?;
+fn to_tail(tail: Option<(i64, Vec<u8>)>) -> Result<(i64, Option<[u8; 32]>)> {
     match tail {
         None => Ok((0, None)),
         Some((seq, hash)) => Ok((
@@ -42,6 +53,17 @@ pub(super) async fn tail(tx: &mut TenantTx) -> Result<(i64, Option<[u8; 32]>)> {
             ),
         )),
     }
+}
+
+/// The last seq and hash (0 and None for an empty chain), archived entries
+/// included.
+pub(super) async fn tail(tx: &mut TenantTx) -> Result<(i64, Option<[u8; 32]>)> {
+    let tenant = tx.tenant();
+    let tail: Option<(i64, Vec<u8>)> = sqlx::query_as(TAIL_SQL)
+        .bind(tenant)
+        .fetch_optional(tx.conn())
+        .await?;
+    to_tail(tail)
 }
 
 pub(super) async fn insert(

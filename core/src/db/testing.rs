@@ -78,7 +78,13 @@ impl TestDb {
         let owner_url = env_url("DATABASE_OWNER_URL");
         let app_url = env_url("DATABASE_URL");
         let template = format!("tmpl_{}", migrations_fingerprint());
-        let name = format!("t_{}", &uuid::Uuid::new_v4().simple().to_string()[..16]);
+        // The creation time is in the name, so later runs can drop what
+        // earlier ones left behind (a test cannot drop its database on drop).
+        let now = chrono::Utc::now().timestamp();
+        let name = format!(
+            "t_{now:x}_{}",
+            &uuid::Uuid::new_v4().simple().to_string()[..12]
+        );
 
         let mut admin = sqlx::PgConnection::connect(&with_database(&owner_url, "postgres"))
             .await
@@ -94,6 +100,7 @@ impl TestDb {
                 .fetch_one(&mut admin)
                 .await
                 .expect("look up template");
+        drop_stale_test_databases(&mut admin, now).await;
         if !exists {
             let building = format!("{template}_building");
             sqlx::query(&format!("DROP DATABASE IF EXISTS \"{building}\""))
@@ -263,5 +270,27 @@ mod tests {
             "postgres://u:p@h:5/x?sslmode=disable"
         );
         assert_eq!(with_database("postgres://u@h", "x"), "postgres://u@h/x");
+    }
+}
+
+/// Drops test databases created more than two hours ago (no test runs that
+/// long), and those of the old naming scheme, so a development cluster does
+/// not fill the disk. Best effort: one still in use is skipped.
+async fn drop_stale_test_databases(admin: &mut sqlx::PgConnection, now: i64) {
+    let names: Vec<String> =
+        sqlx::query_scalar("SELECT datname FROM pg_database WHERE datname LIKE 't\\_%'")
+            .fetch_all(&mut *admin)
+            .await
+            .unwrap_or_default();
+    for name in names {
+        let created = name
+            .strip_prefix("t_")
+            .and_then(|rest| rest.split_once('_'))
+            .and_then(|(secs, _)| i64::from_str_radix(secs, 16).ok());
+        if created.is_none_or(|t| now - t > 2 * 3600) {
+            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\""))
+                .execute(&mut *admin)
+                .await;
+        }
     }
 }
