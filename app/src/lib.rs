@@ -11,6 +11,7 @@ pub mod server;
 pub mod ui;
 
 use features::admin::pages::{RolesPage, SecurityPage, UsersPage, WorkstationsPage};
+use features::audit::pages::AuditPage;
 use features::auth::pages::{CodePage, EnrolPage, LockedPage, LoginPage, PasswordPage};
 use features::patients::pages::{PatientEditPage, PatientPage, PatientRegisterPage, PatientsPage};
 use features::sections::pages::SectionPage;
@@ -60,6 +61,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/admin/users") view=UsersPage ssr=SsrMode::Async/>
                 <Route path=path!("/admin/roles") view=RolesPage ssr=SsrMode::Async/>
                 <Route path=path!("/admin/security") view=SecurityPage ssr=SsrMode::Async/>
+                <Route path=path!("/admin/audit") view=AuditPage ssr=SsrMode::Async/>
                 <Route path=path!("/section/:slug") view=SectionPage ssr=SsrMode::Async/>
             </Routes>
         </Router>

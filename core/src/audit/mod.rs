@@ -9,6 +9,7 @@
 
 pub mod archive;
 pub mod export;
+pub mod search;
 pub mod signing;
 pub use healipro_audit_verify::{chain, verify};
 

@@ -180,6 +180,32 @@ pub const ENDPOINTS: &[Endpoint] = &[
         Need::Permission(P::RolesManage),
         &[("id", SOME_ID)],
     ),
+    (
+        "/api/audit/search",
+        Need::Permission(P::AuditRead),
+        &[
+            ("user", ""),
+            ("patient", ""),
+            ("action", "patient.opened"),
+            ("from", ""),
+            ("to", ""),
+            ("workstation", ""),
+            ("before_seq", "0"),
+        ],
+    ),
+    ("/api/audit/choices", Need::Permission(P::AuditRead), &[]),
+    (
+        "/api/audit/patient",
+        Need::Permission(P::AuditRead),
+        &[("patient_id", SOME_ID)],
+    ),
+    (
+        // A range with no entries: an allowed call is refused by validation
+        // (400), exports nothing and logs nothing.
+        "/api/audit/export",
+        Need::Permission(P::AuditExport),
+        &[("from", "2001-01-01"), ("to", "2001-01-02")],
+    ),
 ];
 
 /// The sign-in steps themselves (and who-am-I / logout / lock), callable

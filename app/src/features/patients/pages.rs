@@ -11,6 +11,7 @@ pub use register::PatientRegisterPage;
 use super::api::{get_patient, list_patients};
 use super::dto::{PatientDto, PatientPageDto};
 use crate::error::AppError;
+use crate::features::audit::pages::PatientAccess;
 use crate::ui::{error_view, text, AppLayout, CurrentUser};
 use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_params_map};
@@ -169,7 +170,14 @@ pub fn PatientPage() -> impl IntoView {
                     patient
                         .get()
                         .map(|r| match r {
-                            Ok(p) => view! { <PatientCard p/> }.into_any(),
+                            Ok(p) => {
+                                let patient_id = p.id.clone();
+                                view! {
+                                    <PatientCard p/>
+                                    <PatientAccess patient_id/>
+                                }
+                                    .into_any()
+                            }
                             Err(AppError::NotFound) => {
                                 view! {
                                     <h1>"Patient not found"</h1>

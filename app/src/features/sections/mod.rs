@@ -71,7 +71,8 @@ pub const SECTIONS: &[Section] = &[
         slug: "audit",
         label: "Audit log",
         permission: "audit.read",
-        page: None,
+        // Beside the admin pages, but its own section: auditors use it too.
+        page: Some("/admin/audit"),
     },
     Section {
         slug: "admin",
@@ -81,6 +82,14 @@ pub const SECTIONS: &[Section] = &[
     },
 ];
 
+/// Whether `path` is `base` or a path below it (whole segments).
+fn under(path: &str, base: &str) -> bool {
+    path == base
+        || path
+            .strip_prefix(base)
+            .is_some_and(|rest| rest.starts_with('/'))
+}
+
 impl Section {
     /// Where the navigation entry links to.
     pub fn href(&self) -> String {
@@ -88,16 +97,26 @@ impl Section {
             .map_or_else(|| format!("/section/{}", self.slug), str::to_owned)
     }
 
-    /// Whether `path` is this section's page or one below it.
-    pub fn is_current(&self, path: &str) -> bool {
-        let base = match self.page {
-            Some(_) => format!("/{}", self.slug),
+    /// The path the section's pages live under: `/<slug>`, or its page
+    /// when that lies elsewhere (the audit log under `/admin`).
+    fn base(&self) -> String {
+        let slug = format!("/{}", self.slug);
+        match self.page {
+            Some(page) if !under(page, &slug) => page.to_owned(),
+            Some(_) => slug,
             None => self.href(),
-        };
-        path == base
-            || path
-                .strip_prefix(&base)
-                .is_some_and(|rest| rest.starts_with('/'))
+        }
+    }
+
+    /// Whether `path` is this section's page or one below it (and not a
+    /// page of a section nested inside this one's path).
+    pub fn is_current(&self, path: &str) -> bool {
+        let base = self.base();
+        under(path, &base)
+            && !SECTIONS.iter().any(|other| {
+                let b = other.base();
+                b.len() > base.len() && under(path, &b)
+            })
     }
 
     /// The placeholder section at `/section/<slug>` (sections with their own
@@ -141,6 +160,19 @@ mod tests {
         let lab = Section::placeholder("lab").unwrap();
         assert!(lab.is_current("/section/lab"));
         assert!(!lab.is_current("/section/labels"));
+    }
+
+    #[test]
+    fn the_audit_log_is_its_own_section_inside_admin_paths() {
+        let section = |slug: &str| SECTIONS.iter().find(|s| s.slug == slug).unwrap();
+        let (audit, admin) = (section("audit"), section("admin"));
+        assert_eq!(audit.href(), "/admin/audit");
+        assert!(audit.is_current("/admin/audit"));
+        assert!(!admin.is_current("/admin/audit"));
+        assert!(admin.is_current("/admin/users"));
+        assert!(admin.is_current("/admin"));
+        assert!(!audit.is_current("/admin/users"));
+        assert_eq!(Section::placeholder("audit"), None);
     }
 
     #[cfg(feature = "ssr")]
