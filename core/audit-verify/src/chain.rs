@@ -68,6 +68,32 @@ pub fn hash(prev_hash: &[u8; 32], entry: &Entry) -> [u8; 32] {
     h.finalize().into()
 }
 
+/// An entry's canonical JSON in three pieces around the values only known
+/// under the tenant's audit lock: `head + at + mid + prev_hash hex +
+/// "\",\"seq\":" + seq + tail` is `canonical_json(entry)` (the database
+/// fills them in when it appends an entry without details in one round trip).
+/// The entry's own `at`, `prev_hash` and `seq` are ignored.
+pub fn canonical_pieces(entry: &Entry) -> (String, String, String) {
+    let mut e = entry.clone();
+    e.at = String::new();
+    e.prev_hash = String::new();
+    e.seq = 0;
+    let json = String::from_utf8(canonical_json(&e)).expect("JSON is UTF-8");
+    // Inside a JSON string every `"` is escaped, so these keys are found only
+    // where they are keys.
+    const AT: &str = ",\"at\":\"";
+    const PREV: &str = "\"prev_hash\":\"";
+    const SEQ: &str = "\",\"seq\":0";
+    let i = json.find(AT).expect("an entry has `at`") + AT.len();
+    let j = i + json[i..].find(PREV).expect("an entry has `prev_hash`") + PREV.len();
+    debug_assert!(json[j..].starts_with(SEQ));
+    (
+        json[..i].to_owned(),
+        json[i..j].to_owned(),
+        json[j + SEQ.len()..].to_owned(),
+    )
+}
+
 /// The message a checkpoint signs: `healipro-audit-checkpoint/v1|tenant|seq|hash hex|time`.
 pub fn checkpoint_message(tenant_id: &str, seq: i64, hash_hex: &str, signed_at: &str) -> Vec<u8> {
     format!("healipro-audit-checkpoint/v1|{tenant_id}|{seq}|{hash_hex}|{signed_at}").into_bytes()
@@ -101,6 +127,31 @@ mod tests {
         let json = String::from_utf8(canonical_json(&entry())).unwrap();
         assert!(json.starts_with(r#"{"action":"login.succeeded","actor_roles":["admin"],"actor_user_id":null,"actor_username":"a\"b\\c\n\u0001é/","at":"#), "{json}");
         assert!(!json.contains(' '));
+    }
+
+    #[test]
+    fn the_pieces_reassemble_to_the_canonical_json() {
+        for name in [
+            "plain",
+            "a\",\"at\":\"x",
+            "\"prev_hash\":\"",
+            "back\\",
+            "é\u{1}",
+        ] {
+            let mut e = entry();
+            e.actor_username = name.into();
+            e.object_id = name.into();
+            e.seq = 42;
+            e.prev_hash = hex::encode([7u8; 32]);
+            e.details_enc = None;
+            e.workstation_id = Some("6f1c2b1e-0000-4000-8000-000000000009".into());
+            let (head, mid, tail) = canonical_pieces(&e);
+            let joined = format!(
+                "{head}{}{mid}{}\",\"seq\":{}{tail}",
+                e.at, e.prev_hash, e.seq
+            );
+            assert_eq!(joined.as_bytes(), canonical_json(&e).as_slice(), "{name}");
+        }
     }
 
     #[test]

@@ -163,6 +163,9 @@ pub async fn append(
     details: Option<&serde_json::Value>,
 ) -> Result<i64> {
     let tenant = tx.tenant();
+    if details.is_none() {
+        return append_without_details(tx, actor, action, subject).await;
+    }
     let (seq, prev_hash) = repo::lock_tail(tx).await?;
     let seq = seq + 1;
     let prev: [u8; 32] = prev_hash.unwrap_or(GENESIS);
@@ -200,6 +203,35 @@ pub async fn append(
     let hash = chain::hash(&prev, &entry);
     repo::insert(tx, &entry, at, details_enc, &prev, &hash).await?;
     Ok(seq)
+}
+
+/// The one-round-trip append (`clinic.audit_append`, migration 0009): the
+/// database takes the lock, reads the tail, stamps the time and hashes the
+/// canonical JSON built here around those values.
+async fn append_without_details(
+    tx: &mut TenantTx,
+    actor: &Actor,
+    action: Action,
+    subject: &Subject,
+) -> Result<i64> {
+    let entry = Entry {
+        tenant_id: tx.tenant().to_string(),
+        seq: 0,
+        at: String::new(),
+        actor_user_id: actor.user_id.map(|u| u.to_string()),
+        actor_username: actor.username.clone(),
+        actor_roles: actor.roles.clone(),
+        action: action.as_str().to_owned(),
+        patient_id: subject.patient.map(|p| p.to_string()),
+        object_type: subject.object_type.to_owned(),
+        object_id: subject.object_id.clone(),
+        ip: actor.ip.clone(),
+        workstation_id: actor.workstation_id.map(|w| w.to_string()),
+        details_enc: None,
+        prev_hash: String::new(),
+    };
+    let pieces = chain::canonical_pieces(&entry);
+    repo::append_in_database(tx, actor, action, subject, pieces).await
 }
 
 /// The row id an entry's details are bound to: (tenant, seq) as a UUID.

@@ -14,31 +14,16 @@ const TAIL_SQL: &str = "SELECT seq, hash FROM (
  ) t ORDER BY seq DESC LIMIT 1";
 
 /// Takes the tenant's audit lock (until the transaction ends) and returns the
-/// last seq and hash (0 and None for an empty chain).
-///
-/// One round trip: the lock and the tail read go as two statements of one
-/// simple query. In READ COMMITTED each statement takes its own snapshot, so
-/// the read sees every entry committed before the lock was granted.
+/// last seq and hash (0 and None for an empty chain), in one prepared round
+/// trip: `clinic.audit_tail` (migration 0009) locks, then reads with a
+/// snapshot taken after the lock was granted.
 pub(super) async fn lock_tail(tx: &mut TenantTx) -> Result<(i64, Option<[u8; 32]>)> {
-    use sqlx::Row;
-    // The tenant id is a UUID, so inlining it is safe (the simple protocol
-    // takes no parameters).
-    let tenant = tx.tenant().as_uuid().hyphenated().to_string();
-    let sql = format!(
-        "SELECT pg_advisory_xact_lock(hashtext('healipro.audit'), hashtext('{tenant}'));
-         {}",
-        TAIL_SQL.replace("$1", &format!("'{tenant}'::uuid"))
-    );
-    let rows = {
-        use sqlx::Executor;
-        let conn: &mut sqlx::PgConnection = tx.conn();
-        conn.fetch_all(sqlx::raw_sql(&sql)).await?
-    };
-    let tail = rows
-        .iter()
-        .find(|r| r.len() == 2)
-        .map(|r| -> Result<(i64, Vec<u8>)> { Ok((r.try_get(0)?, r.try_get(1)?)) })
-        .transpose()?;
+    let tenant = tx.tenant();
+    let tail: Option<(i64, Vec<u8>)> =
+        sqlx::query_as("SELECT seq, hash FROM clinic.audit_tail($1)")
+            .bind(tenant)
+            .fetch_optional(tx.conn())
+            .await?;
     to_tail(tail)
 }
 
@@ -100,6 +85,36 @@ pub(super) async fn insert(
     .execute(tx.conn())
     .await?;
     Ok(())
+}
+
+/// Appends an entry without details in one round trip
+/// (`clinic.audit_append`); returns its seq.
+pub(super) async fn append_in_database(
+    tx: &mut TenantTx,
+    actor: &super::Actor,
+    action: super::Action,
+    subject: &super::Subject,
+    (head, mid, tail): (String, String, String),
+) -> Result<i64> {
+    let tenant = tx.tenant();
+    Ok(sqlx::query_scalar(
+        "SELECT clinic.audit_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+    )
+    .bind(tenant)
+    .bind(actor.user_id)
+    .bind(&actor.username)
+    .bind(&actor.roles)
+    .bind(action.as_str())
+    .bind(subject.patient)
+    .bind(subject.object_type)
+    .bind(&subject.object_id)
+    .bind(&actor.ip)
+    .bind(actor.workstation_id)
+    .bind(head)
+    .bind(mid)
+    .bind(tail)
+    .fetch_one(tx.conn())
+    .await?)
 }
 
 /// A stored row: the entry as hashed, plus the stored hash.

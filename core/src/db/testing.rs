@@ -255,24 +255,6 @@ impl TestDb {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::with_database;
-
-    #[test]
-    fn replaces_database_name() {
-        assert_eq!(
-            with_database("postgres://u:p@h:5/healipro", "t_1"),
-            "postgres://u:p@h:5/t_1"
-        );
-        assert_eq!(
-            with_database("postgres://u:p@h:5/healipro?sslmode=disable", "x"),
-            "postgres://u:p@h:5/x?sslmode=disable"
-        );
-        assert_eq!(with_database("postgres://u@h", "x"), "postgres://u@h/x");
-    }
-}
-
 /// Drops test databases created more than two hours ago (no test runs that
 /// long), and those of the old naming scheme, so a development cluster does
 /// not fill the disk. Best effort: one still in use is skipped.
@@ -292,5 +274,23 @@ async fn drop_stale_test_databases(admin: &mut sqlx::PgConnection, now: i64) {
                 .execute(&mut *admin)
                 .await;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_database;
+
+    #[test]
+    fn replaces_database_name() {
+        assert_eq!(
+            with_database("postgres://u:p@h:5/healipro", "t_1"),
+            "postgres://u:p@h:5/t_1"
+        );
+        assert_eq!(
+            with_database("postgres://u:p@h:5/healipro?sslmode=disable", "x"),
+            "postgres://u:p@h:5/x?sslmode=disable"
+        );
+        assert_eq!(with_database("postgres://u@h", "x"), "postgres://u@h/x");
     }
 }
