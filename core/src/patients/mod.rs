@@ -2,6 +2,7 @@
 
 pub mod identifiers;
 pub mod model;
+pub mod names;
 pub mod repo;
 pub mod service;
 

@@ -57,11 +57,15 @@ pub const PAGE_SIZE: u32 = 25;
 /// Deep paging is a symptom of a missing search; cap it.
 pub const MAX_PAGE: u32 = 400;
 
-/// A decided search: everything, a name prefix, an MR-number prefix, or an
-/// exact CNIC or phone number (through their blind indexes).
+/// A decided search: everything, a name, an MR-number prefix, or an exact
+/// CNIC or phone number (through their blind indexes).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PatientQuery {
     All,
+    /// A name as typed (lowercase, spaces collapsed): names starting with it
+    /// and, tolerant of typos and spelling variants, names similar to it
+    /// (`repo::search_names`). The variant keeps its first name, which the
+    /// fuzz target matches on.
     NamePrefix(String),
     MrPrefix(String),
     Cnic(Cnic),
@@ -71,8 +75,8 @@ pub enum PatientQuery {
 impl PatientQuery {
     /// A CNIC (13 digits, dashes optional) or a phone number (`03…`, `+…`,
     /// `0092…`) searches that identifier exactly; `MR-000123`, `mr-12`,
-    /// `000123` search MR numbers; anything else is a name prefix,
-    /// case-insensitive, with inner spaces collapsed.
+    /// `000123` search MR numbers; anything else is a name, case-insensitive,
+    /// with inner spaces collapsed.
     pub fn parse(raw: &str) -> PatientQuery {
         let q = raw.split_whitespace().collect::<Vec<_>>().join(" ");
         if q.is_empty() {

@@ -4,6 +4,7 @@
 
 use super::identifiers::{Address, Cnic, Phone};
 use super::model::{prefix_range, Patient, PatientQuery, Sex};
+use super::names;
 use crate::crypto::{Field, TenantKeys};
 use crate::db::TenantTx;
 use crate::ids::PatientId;
@@ -93,9 +94,10 @@ pub async fn get(tx: &mut TenantTx, id: PatientId) -> Result<Option<Patient>> {
     }
 }
 
-/// One page of patients matching `query`, ordered by name then id; fetches one
-/// extra row to tell whether another page exists. CNIC and phone are exact
-/// matches on the blind index (never a scan of ciphertexts).
+/// One page of patients matching `query`; fetches whatever `limit` says (the
+/// service asks for one extra row to tell whether another page exists). CNIC
+/// and phone are exact matches on the blind index (never a scan of
+/// ciphertexts); names go to [`search_names`].
 pub async fn search(
     tx: &mut TenantTx,
     query: &PatientQuery,
@@ -106,11 +108,8 @@ pub async fn search(
     let mut range = None;
     let mut bidx = None;
     let filter = match query {
+        PatientQuery::NamePrefix(typed) => return search_names(tx, typed, limit, offset).await,
         PatientQuery::All => "",
-        PatientQuery::NamePrefix(p) => {
-            range = Some(prefix_range(p));
-            "AND name_key >= $4 AND name_key < $5"
-        }
         PatientQuery::MrPrefix(p) => {
             range = Some(prefix_range(p));
             "AND mr_number >= $4 AND mr_number < $5"
@@ -143,6 +142,34 @@ pub async fn search(
         q = q.bind(b.to_vec());
     }
     let rows = q.fetch_all(tx.conn()).await?;
+    to_patients(tx, rows).await
+}
+
+/// Patients whose name matches `typed` (lowercased, spaces collapsed), best
+/// first: the exact name, the exact canonical name ([`names::normalize`]:
+/// "M. Ali" is "Muhammad Ali"), names starting with it, then by trigram
+/// similarity of the canonical forms. `clinic.patient_name_matches` ranks
+/// inside the tenant of the transaction (migration 0011 says why it must be a
+/// function); the rows themselves are read here, through RLS as always.
+pub async fn search_names(
+    tx: &mut TenantTx,
+    typed: &str,
+    limit: u32,
+    offset: u32,
+) -> Result<Vec<Patient>> {
+    let tenant = tx.tenant();
+    let rows: Vec<Row> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM clinic.patient_name_matches($2, $3, $4, $5) AS m
+           JOIN clinic.patients ON tenant_id = $1 AND id = m.patient_id
+          ORDER BY m.rank"
+    ))
+    .bind(tenant)
+    .bind(typed)
+    .bind(names::normalize(typed))
+    .bind(i64::from(limit))
+    .bind(i64::from(offset))
+    .fetch_all(tx.conn())
+    .await?;
     to_patients(tx, rows).await
 }
 
