@@ -38,6 +38,7 @@ macro_rules! uuid_id {
 }
 
 uuid_id!(TenantId, "tenant");
+uuid_id!(AppointmentId, "appointment");
 uuid_id!(UserId, "user");
 uuid_id!(PatientId, "patient");
 uuid_id!(SessionId, "session");

@@ -14,6 +14,7 @@ pub mod error;
 pub mod ids;
 pub mod patients;
 pub mod rbac;
+pub mod scheduling;
 pub mod tenants;
 pub use db::selftest;
 

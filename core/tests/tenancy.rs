@@ -14,7 +14,7 @@ async fn two_clinics(db: &TestDb) -> (TestClinic, TestClinic) {
         .clinic("clinica", &[Role::Operator, Role::Doctor, Role::Admin], 40)
         .await;
     let b = db
-        .clinic("clinicb", &[Role::Operator, Role::Admin], 30)
+        .clinic("clinicb", &[Role::Operator, Role::Doctor, Role::Admin], 30)
         .await;
     // Give every clinic table rows in both tenants, through the real code
     // paths where there is one (a failed and a good login: throttle row, sign-in
@@ -22,6 +22,9 @@ async fn two_clinics(db: &TestDb) -> (TestClinic, TestClinic) {
     // a user; a refused permission check; recovery codes).
     use healipro_core::auth::{workstations, ClientInfo, Credentials};
     for clinic in [&a, &b] {
+        // Signed in before the failed login below, which must stay recorded
+        // (a successful sign-in clears the throttle row).
+        let (doctor, _) = db.login(clinic, "doctor").await;
         let wrong = Credentials {
             clinic_code: clinic.code.clone(),
             username: "operator".into(),
@@ -88,6 +91,49 @@ async fn two_clinics(db: &TestDb) -> (TestClinic, TestClinic) {
             .await
             .unwrap();
         assert!(matches!(done, rotation::RotateOutcome::Finished { .. }));
+        // The front desk: the doctor's hours and leave, a booking and a
+        // walk-in (appointments, their events, the day's token counter).
+        use healipro_core::scheduling::{service as desk, Exception, WeeklyHours};
+        let operator = session.clone();
+        let mut tx = db.app.tenant_tx_for(clinic.id).await.unwrap();
+        let day = desk::clinic_day(chrono::Utc::now()) + chrono::Duration::days(7);
+        use chrono::Datelike;
+        let nine = chrono::NaiveTime::from_hms_opt(9, 0, 0).unwrap();
+        let hours = [WeeklyHours {
+            weekday: day.weekday().number_from_monday() as u8,
+            starts: nine,
+            ends: chrono::NaiveTime::from_hms_opt(12, 0, 0).unwrap(),
+            slot_minutes: 15,
+            fee_pkr: None,
+        }];
+        desk::set_hours(&mut tx, &operator, doctor.user_id, &hours)
+            .await
+            .unwrap();
+        let leave = Exception {
+            doctor: Some(doctor.user_id),
+            first_day: day + chrono::Duration::days(1),
+            last_day: day + chrono::Duration::days(2),
+            reason: "Conference".into(),
+        };
+        desk::add_exception(&mut tx, &operator, &leave)
+            .await
+            .unwrap();
+        let patients = patients_repo::search(&mut tx, &PatientQuery::All, 2, 0)
+            .await
+            .unwrap();
+        desk::book(
+            &mut tx,
+            &operator,
+            patients[0].id,
+            doctor.user_id,
+            desk::clinic_instant(day, nine),
+        )
+        .await
+        .unwrap();
+        desk::walk_in(&mut tx, &operator, patients[1].id, doctor.user_id)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
     }
     (a, b)
 }

@@ -41,6 +41,9 @@ pub enum Action {
     PermissionDenied,
     Exported,
     KeysRotated,
+    ScheduleChanged,
+    AppointmentBooked,
+    AppointmentChanged,
 }
 
 impl Action {
@@ -63,6 +66,9 @@ impl Action {
         Action::PermissionDenied,
         Action::Exported,
         Action::KeysRotated,
+        Action::ScheduleChanged,
+        Action::AppointmentBooked,
+        Action::AppointmentChanged,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -85,6 +91,9 @@ impl Action {
             Action::PermissionDenied => "permission.denied",
             Action::Exported => "export.created",
             Action::KeysRotated => "keys.rotated",
+            Action::ScheduleChanged => "schedule.changed",
+            Action::AppointmentBooked => "appointment.booked",
+            Action::AppointmentChanged => "appointment.changed",
         }
     }
 
