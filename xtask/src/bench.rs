@@ -248,10 +248,21 @@ fn print_noise(phases: &[(&str, &Option<CpuUse>)]) {
     }
 }
 
-/// Builds (unless `--no-build`), loads or reuses the data, prepares the
-/// users and starts the release server over HTTPS on a fresh port.
-fn prepare(ctx: &Ctx, opts: &CommonArgs, users: u32) -> Result<Prepared> {
-    if opts.no_build {
+/// The release binary (built unless `no_build`), the running dev cluster and
+/// the benchmark database, loaded or reused, with the environment pointing at it.
+struct BenchData {
+    bin: PathBuf,
+    pg: Pg,
+    port: u16,
+    started_cluster: bool,
+    env: BTreeMap<String, String>,
+    dev_cert: tls::DevCert,
+    /// The owner role on `healipro_bench`.
+    owner: PgUrl,
+}
+
+fn bench_data(ctx: &Ctx, no_build: bool, reload: bool) -> Result<BenchData> {
+    if no_build {
         util::step("skipping the build (--no-build)");
     } else {
         tools::ensure_tools(ctx)?;
@@ -264,7 +275,6 @@ fn prepare(ctx: &Ctx, opts: &CommonArgs, users: u32) -> Result<Prepared> {
             bin.display()
         );
     }
-
     let (pg, port, started_cluster) = pg::ensure_dev_db(ctx, false)?;
     let (mut env, dev_cert) = util::serve_env(ctx)?;
     for key in ["DATABASE_URL", "DATABASE_OWNER_URL"] {
@@ -274,10 +284,33 @@ fn prepare(ctx: &Ctx, opts: &CommonArgs, users: u32) -> Result<Prepared> {
             .with_context(|| format!("{key} missing from dev.env; run `cargo xtask db start`"))?;
         env.insert(key.to_string(), pg::with_database(&url, BENCH_DB));
     }
-    let app = PgUrl::parse(&env["DATABASE_URL"], APP_ROLE)?;
     let owner = PgUrl::parse(&env["DATABASE_OWNER_URL"], OWNER_ROLE)?;
+    prepare_database(ctx, &pg, port, &bin, &env, &owner, reload)?;
+    Ok(BenchData {
+        bin,
+        pg,
+        port,
+        started_cluster,
+        env,
+        dev_cert,
+        owner,
+    })
+}
 
-    prepare_database(ctx, &pg, port, &bin, &env, &owner, opts.reload)?;
+/// Builds (unless `--no-build`), loads or reuses the data, prepares the
+/// users and starts the release server over HTTPS on a fresh port.
+fn prepare(ctx: &Ctx, opts: &CommonArgs, users: u32) -> Result<Prepared> {
+    let data = bench_data(ctx, opts.no_build, opts.reload)?;
+    let BenchData {
+        bin,
+        pg,
+        port,
+        started_cluster,
+        mut env,
+        dev_cert,
+        owner,
+    } = data;
+    let app = PgUrl::parse(&env["DATABASE_URL"], APP_ROLE)?;
     let password = prepare_users(ctx, &bin, &env, &owner, users)?;
 
     let dev_web_port = env
@@ -3217,30 +3250,13 @@ fn audit(ctx: &Ctx, args: &[String]) -> Result<()> {
         return Ok(());
     };
     let total = Instant::now();
-    if opts.no_build {
-        util::step("skipping the build (--no-build)");
-    } else {
-        tools::ensure_tools(ctx)?;
-        build_release(ctx)?;
-    }
-    let bin = release_bin(ctx);
-    if !bin.is_file() {
-        bail!(
-            "release server binary {} not found; run without --no-build",
-            bin.display()
-        );
-    }
-    let (pg, port, started_cluster) = pg::ensure_dev_db(ctx, false)?;
-    let (mut env, _) = util::serve_env(ctx)?;
-    for key in ["DATABASE_URL", "DATABASE_OWNER_URL"] {
-        let url = env
-            .get(key)
-            .cloned()
-            .with_context(|| format!("{key} missing from dev.env; run `cargo xtask db start`"))?;
-        env.insert(key.to_string(), pg::with_database(&url, BENCH_DB));
-    }
-    let owner = PgUrl::parse(&env["DATABASE_OWNER_URL"], OWNER_ROLE)?;
-    prepare_database(ctx, &pg, port, &bin, &env, &owner, opts.reload)?;
+    let BenchData {
+        bin,
+        port,
+        started_cluster,
+        env,
+        ..
+    } = bench_data(ctx, opts.no_build, opts.reload)?;
 
     util::step(format!(
         "patient updates by {} writers over {} clinics, {} s per phase",

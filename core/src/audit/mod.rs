@@ -172,59 +172,46 @@ pub async fn append(
     details: Option<&serde_json::Value>,
 ) -> Result<i64> {
     let tenant = tx.tenant();
-    if details.is_none() {
-        return append_without_details(tx, actor, action, subject).await;
-    }
+    let Some(details) = details else {
+        // One round trip (`clinic.audit_append`, migration 0009): the
+        // database takes the lock, reads the tail, stamps the time and hashes
+        // the canonical JSON built here around those values.
+        let pieces = chain::canonical_pieces(&entry_of(tenant, actor, action, subject));
+        return repo::append_in_database(tx, actor, action, subject, pieces).await;
+    };
+    // Details are bound to the seq, so it must be known (locked) first.
     let (seq, prev_hash) = repo::lock_tail(tx).await?;
     let seq = seq + 1;
     let prev: [u8; 32] = prev_hash.unwrap_or(GENESIS);
     let at = chrono::DateTime::from_timestamp_micros(chrono::Utc::now().timestamp_micros())
         .unwrap_or_else(chrono::Utc::now);
-    let details_enc = match details {
-        Some(d) => {
-            let plain = serde_json::to_vec(d)
-                .map_err(|e| crate::Error::Internal(format!("audit details: {e}")))?;
-            let row = audit_row_id(tenant, seq);
-            Some(
-                tx.audit_keys()
-                    .await?
-                    .encrypt(Field::AuditDetails, row, &plain)?,
-            )
-        }
-        None => None,
-    };
+    let plain = serde_json::to_vec(details)
+        .map_err(|e| crate::Error::Internal(format!("audit details: {e}")))?;
+    let details_enc =
+        tx.audit_keys()
+            .await?
+            .encrypt(Field::AuditDetails, audit_row_id(tenant, seq), &plain)?;
     let entry = Entry {
-        tenant_id: tenant.to_string(),
         seq,
         at: chain_time(at),
-        actor_user_id: actor.user_id.map(|u| u.to_string()),
-        actor_username: actor.username.clone(),
-        actor_roles: actor.roles.clone(),
-        action: action.as_str().to_owned(),
-        patient_id: subject.patient.map(|p| p.to_string()),
-        object_type: subject.object_type.to_owned(),
-        object_id: subject.object_id.clone(),
-        ip: actor.ip.clone(),
-        workstation_id: actor.workstation_id.map(|w| w.to_string()),
-        details_enc: details_enc.as_ref().map(hex::encode),
+        details_enc: Some(hex::encode(&details_enc)),
         prev_hash: hex::encode(prev),
+        ..entry_of(tenant, actor, action, subject)
     };
     let hash = chain::hash(&prev, &entry);
-    repo::insert(tx, &entry, at, details_enc, &prev, &hash).await?;
+    repo::insert(tx, &entry, at, Some(details_enc), &prev, &hash).await?;
     Ok(seq)
 }
 
-/// The one-round-trip append (`clinic.audit_append`, migration 0009): the
-/// database takes the lock, reads the tail, stamps the time and hashes the
-/// canonical JSON built here around those values.
-async fn append_without_details(
-    tx: &mut TenantTx,
+/// An entry's who/what/where; seq, time, details and link left empty.
+fn entry_of(
+    tenant: crate::ids::TenantId,
     actor: &Actor,
     action: Action,
     subject: &Subject,
-) -> Result<i64> {
-    let entry = Entry {
-        tenant_id: tx.tenant().to_string(),
+) -> Entry {
+    Entry {
+        tenant_id: tenant.to_string(),
         seq: 0,
         at: String::new(),
         actor_user_id: actor.user_id.map(|u| u.to_string()),
@@ -238,9 +225,7 @@ async fn append_without_details(
         workstation_id: actor.workstation_id.map(|w| w.to_string()),
         details_enc: None,
         prev_hash: String::new(),
-    };
-    let pieces = chain::canonical_pieces(&entry);
-    repo::append_in_database(tx, actor, action, subject, pieces).await
+    }
 }
 
 /// The row id an entry's details are bound to: (tenant, seq) as a UUID.

@@ -125,6 +125,19 @@ pub async fn doctor_name(tx: &mut TenantTx, doctor: UserId) -> Result<Option<Str
     .await?)
 }
 
+/// The clinic's active doctors (id, display name), by name.
+pub async fn doctors(tx: &mut TenantTx) -> Result<Vec<(UserId, String)>> {
+    let tenant = tx.tenant();
+    Ok(sqlx::query_as(
+        "SELECT id, display_name FROM clinic.users
+          WHERE tenant_id = $1 AND 'doctor' = ANY (roles) AND active
+          ORDER BY display_name, id",
+    )
+    .bind(tenant)
+    .fetch_all(tx.conn())
+    .await?)
+}
+
 /// What a new appointment row holds.
 #[derive(Debug, Clone)]
 pub struct NewAppointment {
@@ -145,8 +158,8 @@ pub async fn insert(
     a: &NewAppointment,
 ) -> Result<std::result::Result<AppointmentId, Option<Appointment>>> {
     let tenant = tx.tenant();
-    sqlx::query("SAVEPOINT book").execute(tx.conn()).await?;
-    let inserted: std::result::Result<AppointmentId, sqlx::Error> = sqlx::query_scalar(
+    sqlx::query("SAVEPOINT slot").execute(tx.conn()).await?;
+    let inserted = sqlx::query_scalar(
         "INSERT INTO clinic.appointments (tenant_id, patient_id, doctor_id, day, starts_at, ends_at,
                                           status, token, created_by)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
@@ -162,19 +175,34 @@ pub async fn insert(
     .bind(a.created_by)
     .fetch_one(tx.conn())
     .await;
-    match inserted {
-        Ok(id) => {
-            sqlx::query("RELEASE SAVEPOINT book")
-                .execute(tx.conn())
-                .await?;
-            Ok(Ok(id))
-        }
-        Err(e) if is_overlap(&e) => {
-            sqlx::query("ROLLBACK TO SAVEPOINT book")
-                .execute(tx.conn())
-                .await?;
+    match settle(tx, inserted).await? {
+        Some(id) => Ok(Ok(id)),
+        None => {
             let (starts, ends) = a.slot.expect("only a slot can overlap");
             Ok(Err(overlapping(tx, a.doctor, starts, ends, None).await?))
+        }
+    }
+}
+
+/// Ends the savepoint `slot` around one statement: released when it
+/// succeeded; rolled back to when an exclusion constraint refused it (None:
+/// the transaction goes on); any other error is returned.
+async fn settle<T>(
+    tx: &mut TenantTx,
+    done: std::result::Result<T, sqlx::Error>,
+) -> Result<Option<T>> {
+    match done {
+        Ok(v) => {
+            sqlx::query("RELEASE SAVEPOINT slot")
+                .execute(tx.conn())
+                .await?;
+            Ok(Some(v))
+        }
+        Err(e) if is_overlap(&e) => {
+            sqlx::query("ROLLBACK TO SAVEPOINT slot")
+                .execute(tx.conn())
+                .await?;
+            Ok(None)
         }
         Err(e) => Err(e.into()),
     }
@@ -189,7 +217,7 @@ pub async fn move_slot(
     (starts, ends): (DateTime<Utc>, DateTime<Utc>),
 ) -> Result<std::result::Result<(), Option<Appointment>>> {
     let tenant = tx.tenant();
-    sqlx::query("SAVEPOINT move").execute(tx.conn()).await?;
+    sqlx::query("SAVEPOINT slot").execute(tx.conn()).await?;
     let moved = sqlx::query(
         "UPDATE clinic.appointments SET day = $3, starts_at = $4, ends_at = $5, updated_at = now()
           WHERE tenant_id = $1 AND id = $2",
@@ -201,24 +229,15 @@ pub async fn move_slot(
     .bind(ends)
     .execute(tx.conn())
     .await;
-    match moved {
-        Ok(_) => {
-            sqlx::query("RELEASE SAVEPOINT move")
-                .execute(tx.conn())
-                .await?;
-            Ok(Ok(()))
-        }
-        Err(e) if is_overlap(&e) => {
-            sqlx::query("ROLLBACK TO SAVEPOINT move")
-                .execute(tx.conn())
-                .await?;
+    match settle(tx, moved).await? {
+        Some(_) => Ok(Ok(())),
+        None => {
             let doctor = get(tx, id)
                 .await?
                 .map(|a| a.doctor_id)
                 .ok_or(Error::NotFound)?;
             Ok(Err(overlapping(tx, doctor, starts, ends, Some(id)).await?))
         }
-        Err(e) => Err(e.into()),
     }
 }
 
