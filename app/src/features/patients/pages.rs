@@ -15,58 +15,173 @@ use crate::features::audit::pages::PatientAccess;
 use crate::ui::{error_view, text, AppLayout, CurrentUser};
 use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_params_map};
+use std::time::Duration;
+
+/// Quiet time after the last keystroke before the box searches.
+const SEARCH_AFTER: Duration = Duration::from_millis(250);
+
+/// The row the arrow keys have reached, as an element id (the box's
+/// `aria-activedescendant`).
+fn result_row_id(index: usize) -> String {
+    format!("patient-result-{index}")
+}
+
+/// Moves a highlight through `count` rows by `step` (±1), wrapping at both
+/// ends; nothing highlighted starts at the first row (down) or the last (up).
+fn step_highlight(current: Option<usize>, count: usize, step: isize) -> Option<usize> {
+    if count == 0 {
+        return None;
+    }
+    Some(match (current, step > 0) {
+        (None, true) => 0,
+        (None, false) => count - 1,
+        (Some(i), true) => (i + 1) % count,
+        (Some(i), false) => (i + count - 1) % count,
+    })
+}
+
+/// What the list shows: the search text it answers (so the page knows whether
+/// the rows are for what is in the box now) and the page of patients.
+type Found = (String, Result<PatientPageDto, AppError>);
 
 #[component]
 pub fn PatientsPage() -> impl IntoView {
-    let (query, set_query) = signal(String::new());
-    let (page, set_page) = signal(0u32);
-    let results = Resource::new(
-        move || (query.get(), page.get()),
-        |(q, p)| list_patients(q, p),
+    // What is in the box, and the search last sent for it (text, page): the
+    // box searches once typing pauses, not on every keystroke.
+    let typed = RwSignal::new(String::new());
+    let request = RwSignal::new((String::new(), 0u32));
+    // Each keystroke bumps the generation; a pause timer whose generation is
+    // no longer current does nothing, so only the latest text is searched.
+    // (The resource drops a response overtaken by a newer request, too.)
+    let generation = RwSignal::new(0u64);
+    let results: Resource<Found> = Resource::new(
+        move || request.get(),
+        |(q, p)| async move {
+            let found = list_patients(q.clone(), p).await;
+            (q, found)
+        },
     );
-    let navigate = use_navigate();
-    // Keyboard-first: Enter opens the first result.
-    let open_first = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        let first = results
-            .get_untracked()
-            .and_then(Result::ok)
-            .and_then(|p| p.patients.into_iter().next());
-        if let Some(p) = first {
-            navigate(&format!("/patients/{}", p.id), Default::default());
+    let highlight = RwSignal::new(None::<usize>);
+    // Enter was pressed before the rows for the latest text arrived.
+    let open_when_ready = RwSignal::new(false);
+
+    let search_now = move || {
+        generation.update(|g| *g += 1);
+        let text = typed.get_untracked();
+        if request.with_untracked(|(q, p)| *q != text || *p != 0) {
+            request.set((text, 0));
         }
     };
+    let on_input = move |ev: leptos::ev::Event| {
+        typed.set(event_target_value(&ev));
+        highlight.set(None);
+        open_when_ready.set(false);
+        generation.update(|g| *g += 1);
+        let current = generation.get_untracked();
+        set_timeout(
+            move || {
+                if generation.try_get_untracked() == Some(current) {
+                    search_now();
+                }
+            },
+            SEARCH_AFTER,
+        );
+    };
+    let shown = move || {
+        results
+            .get_untracked()
+            .and_then(|(q, r)| r.ok().map(|found| (q, found.patients)))
+    };
+    let navigate = use_navigate();
+    let open = move |p: &PatientDto| navigate(&format!("/patients/{}", p.id), Default::default());
+    // New rows: the highlight belonged to the old ones. And if Enter is
+    // waiting for them, open the first.
+    let open_ready = open.clone();
+    Effect::new(move |_| {
+        let Some((q, r)) = results.get() else { return };
+        highlight.set(None);
+        if open_when_ready.get_untracked() && q == typed.get_untracked() {
+            open_when_ready.set(false);
+            if let Some(first) = r.ok().and_then(|found| found.patients.into_iter().next()) {
+                open_ready(&first);
+            }
+        }
+    });
+    // Enter: the highlighted row, else the first row for what is typed (when
+    // it arrives, if the search is still under way).
+    let on_submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let Some((q, patients)) = shown() else {
+            open_when_ready.set(true);
+            search_now();
+            return;
+        };
+        if let Some(p) = highlight.get_untracked().and_then(|i| patients.get(i)) {
+            open(p);
+        } else if q == typed.get_untracked() {
+            if let Some(first) = patients.first() {
+                open(first);
+            }
+        } else {
+            open_when_ready.set(true);
+            search_now();
+        }
+    };
+    let on_keydown = move |ev: leptos::ev::KeyboardEvent| {
+        let step = match ev.key().as_str() {
+            "ArrowDown" => 1,
+            "ArrowUp" => -1,
+            "Escape" => {
+                ev.prevent_default();
+                typed.set(String::new());
+                highlight.set(None);
+                open_when_ready.set(false);
+                search_now();
+                return;
+            }
+            _ => return,
+        };
+        ev.prevent_default();
+        let count = shown().map_or(0, |(_, patients)| patients.len());
+        let next = step_highlight(highlight.get_untracked(), count, step);
+        highlight.set(next);
+        if let Some(row) = next.and_then(|i| document().get_element_by_id(&result_row_id(i))) {
+            row.scroll_into_view_with_bool(false);
+        }
+    };
+    let set_page = move |page: u32| request.update(|(_, p)| *p = page);
     view! {
         <AppLayout>
             <div class="page-head">
                 <h1>"Patients"</h1>
                 <RegisterLink/>
             </div>
-            <form class="search" role="search" on:submit=open_first>
+            <form class="search" role="search" on:submit=on_submit>
                 <label for="patient-search">"Search patients"</label>
                 <input
                     id="patient-search"
                     type="search"
                     placeholder="Name, MR number, CNIC or phone"
                     aria-describedby="patient-search-hint"
+                    aria-controls="patient-results"
+                    aria-activedescendant=move || highlight.get().map(result_row_id)
                     autocomplete="off"
                     autofocus
-                    prop:value=query
-                    on:input=move |ev| {
-                        set_query.set(event_target_value(&ev));
-                        set_page.set(0);
-                    }
+                    prop:value=typed
+                    on:input=on_input
+                    on:keydown=on_keydown
                 />
                 <p class="hint" id="patient-search-hint">
-                    "A CNIC or phone number finds exact matches; names match from the start."
+                    "A CNIC or phone number finds exact matches; names are found even when spelt differently. "
+                    "Down and Up arrows choose a patient, Enter opens, Escape clears."
                 </p>
             </form>
             <Transition fallback=|| view! { <p>{text::LOADING}</p> }>
                 {move || {
                     results
                         .get()
-                        .map(|r| match r {
-                            Ok(found) => view! { <PatientTable found set_page/> }.into_any(),
+                        .map(|(_, r)| match r {
+                            Ok(found) => view! { <PatientTable found highlight set_page/> }.into_any(),
                             Err(e) => error_view(e),
                         })
                 }}
@@ -94,7 +209,11 @@ fn RegisterLink() -> impl IntoView {
 }
 
 #[component]
-fn PatientTable(found: PatientPageDto, set_page: WriteSignal<u32>) -> impl IntoView {
+fn PatientTable(
+    found: PatientPageDto,
+    highlight: RwSignal<Option<usize>>,
+    set_page: impl Fn(u32) + Copy + Send + Sync + 'static,
+) -> impl IntoView {
     let PatientPageDto {
         patients,
         page,
@@ -104,8 +223,20 @@ fn PatientTable(found: PatientPageDto, set_page: WriteSignal<u32>) -> impl IntoV
         return view! { <p class="empty">"No patients match. Check the spelling, or search by MR number, CNIC or phone."</p> }
             .into_any();
     }
+    let names: Vec<String> = patients
+        .iter()
+        .map(|p| format!("{}, {}", p.full_name, p.mr_number))
+        .collect();
     view! {
-        <table class="patients">
+        <p class="visually-hidden" role="status">
+            {move || {
+                highlight
+                    .get()
+                    .and_then(|i| names.get(i))
+                    .map(|n| format!("{n} chosen; Enter opens the record."))
+            }}
+        </p>
+        <table class="patients" id="patient-results">
             <thead>
                 <tr>
                     <th scope="col">"MR number"</th>
@@ -120,9 +251,15 @@ fn PatientTable(found: PatientPageDto, set_page: WriteSignal<u32>) -> impl IntoV
             <tbody>
                 {patients
                     .into_iter()
-                    .map(|p| {
+                    .enumerate()
+                    .map(|(i, p)| {
+                        let chosen = move || highlight.get() == Some(i);
                         view! {
-                            <tr>
+                            <tr
+                                id=result_row_id(i)
+                                class:highlighted=chosen
+                                aria-current=move || chosen().then_some("true")
+                            >
                                 <td class="mono">{p.mr_number}</td>
                                 <td>
                                     <a href=format!("/patients/{}", p.id)>{p.full_name}</a>
@@ -143,12 +280,12 @@ fn PatientTable(found: PatientPageDto, set_page: WriteSignal<u32>) -> impl IntoV
                 type="button"
                 class="secondary"
                 disabled=page == 0
-                on:click=move |_| set_page.update(|p| *p = p.saturating_sub(1))
+                on:click=move |_| set_page(page.saturating_sub(1))
             >
                 "Previous"
             </button>
             <span>{format!("Page {}", page + 1)}</span>
-            <button type="button" class="secondary" disabled=!has_more on:click=move |_| set_page.update(|p| *p += 1)>
+            <button type="button" class="secondary" disabled=!has_more on:click=move |_| set_page(page + 1)>
                 "Next"
             </button>
         </div>
@@ -236,5 +373,33 @@ fn PatientCard(p: PatientDto) -> impl IntoView {
                 <a href="/patients">"Back to patients"</a>
             </p>
         </article>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::step_highlight;
+
+    #[test]
+    fn arrows_wrap_through_the_rows() {
+        // (current, rows, step) → highlighted row
+        let cases = [
+            (None, 3, 1, Some(0)),
+            (None, 3, -1, Some(2)),
+            (Some(0), 3, 1, Some(1)),
+            (Some(2), 3, 1, Some(0)),
+            (Some(0), 3, -1, Some(2)),
+            (Some(1), 3, -1, Some(0)),
+            (Some(0), 1, 1, Some(0)),
+            (None, 0, 1, None),
+            (Some(4), 0, -1, None),
+        ];
+        for (current, count, step, want) in cases {
+            assert_eq!(
+                step_highlight(current, count, step),
+                want,
+                "{current:?} of {count}, step {step}"
+            );
+        }
     }
 }
