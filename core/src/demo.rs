@@ -8,8 +8,8 @@ use crate::ids::TenantId;
 use crate::patients::repo::{self as patients_repo, NewPatient};
 use crate::patients::{Address, Cnic, Phone, Sex};
 use crate::rbac::Role;
-use crate::{tenants, Result};
-use chrono::{Datelike, NaiveDate};
+use crate::{scheduling, tenants, Result};
+use chrono::{Datelike, NaiveDate, NaiveTime};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
@@ -275,6 +275,25 @@ pub async fn seed(
                     idle_timeout_secs: minutes * 60,
                 };
                 workstations::create(&mut tx, &input).await?;
+            }
+        }
+        // Doctors without hours see patients Mon–Sat 09:00–13:00 in 15-minute
+        // slots, so the front desk has slots to book (hours set since stay).
+        for user in demo_staff(&names, seed)
+            .iter()
+            .filter(|u| u.roles.contains(&Role::Doctor))
+        {
+            let id = auth::user_id(&mut tx, &user.username).await?;
+            if scheduling::repo::hours(&mut tx, id).await?.is_empty() {
+                let morning = |weekday| scheduling::WeeklyHours {
+                    weekday,
+                    starts: NaiveTime::from_hms_opt(9, 0, 0).expect("a valid time"),
+                    ends: NaiveTime::from_hms_opt(13, 0, 0).expect("a valid time"),
+                    slot_minutes: 15,
+                    fee_pkr: None,
+                };
+                let week: Vec<_> = (1..=6).map(morning).collect();
+                scheduling::repo::replace_hours(&mut tx, id, &week).await?;
             }
         }
         if patients_repo::count(&mut tx).await? == 0 {

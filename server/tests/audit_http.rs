@@ -12,8 +12,12 @@ use std::collections::HashSet;
 async fn each_action_in_the_list_is_logged_by_the_real_action() {
     let s = TestServer::start().await;
     let clinic =
-        s.db.clinic("alpha", &[Role::Admin, Role::Operator, Role::Pharmacist], 3)
-            .await;
+        s.db.clinic(
+            "alpha",
+            &[Role::Admin, Role::Operator, Role::Pharmacist, Role::Doctor],
+            3,
+        )
+        .await;
     s.db.owner_exec(&format!(
         "UPDATE platform.tenants SET tier = 'hospital' WHERE id = '{}'",
         clinic.id
@@ -135,6 +139,57 @@ async fn each_action_in_the_list_is_logged_by_the_real_action() {
         vec![("from", String::new()), ("to", String::new())],
     )
     .await;
+    // The front desk: the doctor's hours, a walk-in's booking, a booking
+    // that arrives.
+    let doctors = call(&operator, "/api/appointments/doctors", vec![]).await;
+    let doctors: serde_json::Value = serde_json::from_str(&doctors).unwrap();
+    let doctor = doctors[0]["id"].as_str().unwrap().to_owned();
+    call(
+        &operator,
+        "/api/appointments/hours",
+        vec![
+            ("doctor", doctor.clone()),
+            ("weekdays", "1,2,3,4,5,6,7".into()),
+            ("starts", "00:00".into()),
+            ("ends", "23:45".into()),
+            ("slot_minutes", "15".into()),
+        ],
+    )
+    .await;
+    let tomorrow = (chrono::Utc::now() + chrono::Duration::days(1))
+        .with_timezone(&healipro_core::audit::clinic_offset())
+        .date_naive()
+        .format("%Y-%m-%d")
+        .to_string();
+    let slots = call(
+        &operator,
+        "/api/appointments/slots",
+        vec![("doctor", doctor.clone()), ("day", tomorrow)],
+    )
+    .await;
+    let slots: serde_json::Value = serde_json::from_str(&slots).unwrap();
+    let starts_at = slots[0]["starts_at"].as_str().unwrap().to_owned();
+    let booked = call(
+        &operator,
+        "/api/appointments/book",
+        vec![
+            ("patient", ids[1].clone()),
+            ("doctor", doctor.clone()),
+            ("starts_at", starts_at),
+        ],
+    )
+    .await;
+    let booked: serde_json::Value = serde_json::from_str(&booked).unwrap();
+    call(
+        &operator,
+        "/api/appointments/status",
+        vec![
+            ("id", booked["id"].as_str().unwrap().to_owned()),
+            ("status", "arrived".into()),
+            ("note", String::new()),
+        ],
+    )
+    .await;
     call(&operator, "/api/auth/logout", vec![]).await;
 
     let mut tx = s.db.app.tenant_tx_for(clinic.id).await.unwrap();
@@ -144,12 +199,7 @@ async fn each_action_in_the_list_is_logged_by_the_real_action() {
     // Key rotations are operator commands (their entries are checked in the
     // crypto tests); a lockout needs ten failures (covered by the sign-in
     // tests' events); second-factor enrolment by the enrolment flow.
-    // The front desk's schedule actions have no server functions yet (their
-    // entries are checked in core/tests/scheduling.rs by the real service).
     let pending = [
-        Action::ScheduleChanged,
-        Action::AppointmentBooked,
-        Action::AppointmentChanged,
         Action::KeysRotated,
         Action::AccountLocked,
         Action::SecondFactorEnrolled,

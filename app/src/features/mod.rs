@@ -1,4 +1,5 @@
 pub mod admin;
+pub mod appointments;
 pub mod audit;
 pub mod auth;
 pub mod drafts;

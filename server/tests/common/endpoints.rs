@@ -206,6 +206,64 @@ pub const ENDPOINTS: &[Endpoint] = &[
         Need::Permission(P::AuditExport),
         &[("from", "2001-01-01"), ("to", "2001-01-02")],
     ),
+    (
+        "/api/appointments/doctors",
+        Need::Permission(P::AppointmentsRead),
+        &[],
+    ),
+    (
+        "/api/appointments/day",
+        Need::Permission(P::AppointmentsRead),
+        &[("day", "2001-01-01"), ("doctor", "")],
+    ),
+    (
+        "/api/appointments/slots",
+        Need::Permission(P::AppointmentsRead),
+        &[("doctor", SOME_ID), ("day", "2001-01-01")],
+    ),
+    (
+        // An unknown doctor and patient: an allowed call is refused by
+        // validation (400) and books nothing; the same for the walk-in.
+        "/api/appointments/book",
+        Need::Permission(P::AppointmentsWrite),
+        &[
+            ("patient", SOME_ID),
+            ("doctor", SOME_ID),
+            ("starts_at", "2001-01-01T10:00:00+05:00"),
+        ],
+    ),
+    (
+        "/api/appointments/walk-in",
+        Need::Permission(P::AppointmentsWrite),
+        &[("patient", SOME_ID), ("doctor", SOME_ID)],
+    ),
+    (
+        "/api/appointments/status",
+        Need::Permission(P::AppointmentsWrite),
+        &[("id", SOME_ID), ("status", "arrived"), ("note", "")],
+    ),
+    (
+        "/api/appointments/reschedule",
+        Need::Permission(P::AppointmentsWrite),
+        &[("id", SOME_ID), ("starts_at", "2001-01-01T10:00:00+05:00")],
+    ),
+    (
+        // Nobody waits for an unknown doctor: nothing changes.
+        "/api/appointments/call-next",
+        Need::Permission(P::AppointmentsWrite),
+        &[("doctor", SOME_ID)],
+    ),
+    (
+        "/api/appointments/hours",
+        Need::Permission(P::SchedulesManage),
+        &[
+            ("doctor", SOME_ID),
+            ("weekdays", "1"),
+            ("starts", "09:00"),
+            ("ends", "13:00"),
+            ("slot_minutes", "15"),
+        ],
+    ),
 ];
 
 /// The sign-in steps themselves (and who-am-I / logout / lock), callable

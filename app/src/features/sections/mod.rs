@@ -35,7 +35,7 @@ pub const SECTIONS: &[Section] = &[
         slug: "appointments",
         label: "Appointments",
         permission: "appointments.read",
-        page: None,
+        page: Some("/appointments"),
     },
     Section {
         slug: "notes",

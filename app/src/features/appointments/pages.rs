@@ -1,0 +1,666 @@
+//! `/appointments`: the day view per doctor (actions on each row), the
+//! booking panel (doctor, date, free slot, patient) and walk-ins with their
+//! token. `/appointments/queue`: a doctor's token queue with "Call next".
+//! Both refresh every few seconds so the desk sees the live status; rows are
+//! keyed so a refresh keeps the keyboard focus where it was.
+
+use super::api::{book, call_next, change_status, day_list, list_doctors, slots, walk_in};
+use super::dto::{AppointmentDto, DoctorDto, SlotDto};
+use super::text;
+use crate::error::AppError;
+use crate::features::patients::api::list_patients;
+use crate::ui::{error_view, AppLayout};
+use leptos::prelude::*;
+
+/// How often the day view and the queue ask for news.
+const POLL: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// A counter that goes up every [`POLL`] in the browser (effects do not run
+/// on the server); resources that read it refetch.
+fn poll_tick() -> RwSignal<u32> {
+    let tick = RwSignal::new(0u32);
+    Effect::new(move |_| {
+        let handle = set_interval_with_handle(move || tick.update(|t| *t += 1), POLL).ok();
+        on_cleanup(move || {
+            if let Some(h) = handle {
+                h.clear();
+            }
+        });
+    });
+    tick
+}
+
+/// Arrow keys move between the enabled buttons of a group (slot pickers).
+fn arrow_keys(ev: leptos::ev::KeyboardEvent) {
+    use leptos::wasm_bindgen::JsCast;
+    let forward = match ev.key().as_str() {
+        "ArrowRight" | "ArrowDown" => true,
+        "ArrowLeft" | "ArrowUp" => false,
+        _ => return,
+    };
+    let Some(current) = ev
+        .target()
+        .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+    else {
+        return;
+    };
+    let mut next = if forward {
+        current.next_element_sibling()
+    } else {
+        current.previous_element_sibling()
+    };
+    while let Some(el) = next {
+        if !el.has_attribute("disabled") {
+            if let Ok(el) = el.dyn_into::<web_sys::HtmlElement>() {
+                ev.prevent_default();
+                let _ = el.focus();
+            }
+            return;
+        }
+        next = if forward {
+            el.next_element_sibling()
+        } else {
+            el.previous_element_sibling()
+        };
+    }
+}
+
+fn doctor_options(doctors: Option<Result<Vec<DoctorDto>, AppError>>) -> Vec<DoctorDto> {
+    doctors.and_then(Result::ok).unwrap_or_default()
+}
+
+fn token_text(a: &AppointmentDto) -> String {
+    a.token.map(|t| t.to_string()).unwrap_or_default()
+}
+
+/// A row's identity for keyed lists: a changed row is drawn anew, an
+/// unchanged one keeps its DOM (and focus).
+fn row_key(a: &AppointmentDto) -> (String, String, Option<i32>) {
+    (a.id.clone(), a.status.clone(), a.token)
+}
+
+/// One status change from a row: (appointment id, status, note).
+type StatusChange = (String, String, String);
+
+#[component]
+pub fn AppointmentsPage() -> impl IntoView {
+    view! {
+        <AppLayout>
+            <AppointmentsBody/>
+        </AppLayout>
+    }
+}
+
+#[component]
+fn AppointmentsBody() -> impl IntoView {
+    let doctors = Resource::new(|| (), |()| list_doctors());
+    let view_day = RwSignal::new(String::new());
+    let view_doctor = RwSignal::new(String::new());
+    let changed = RwSignal::new(0u32);
+    let tick = poll_tick();
+    let day = Resource::new(
+        move || (view_day.get(), view_doctor.get(), changed.get(), tick.get()),
+        |(d, doc, _, _)| day_list(d, doc),
+    );
+    let status = Action::new(|(id, s, note): &StatusChange| {
+        change_status(id.clone(), s.clone(), note.clone())
+    });
+    let cancelling = RwSignal::new(None::<String>);
+    let reason = RwSignal::new(String::new());
+    let status_error = RwSignal::new(None::<String>);
+    Effect::new(move |_| match status.value().get() {
+        Some(Ok(_)) => {
+            status_error.set(None);
+            cancelling.set(None);
+            reason.set(String::new());
+            changed.update(|c| *c += 1);
+        }
+        Some(Err(e)) => status_error.set(Some(e.to_string())),
+        None => {}
+    });
+    let rows = move || {
+        day.get()
+            .and_then(Result::ok)
+            .map(|d| d.appointments)
+            .unwrap_or_default()
+    };
+    let print = move |_| {
+        if let Ok(w) = leptos::prelude::window().print() {
+            let () = w;
+        }
+    };
+    view! {
+        <div class="page-head">
+            <h1>{text::TITLE}</h1>
+            <a href="/appointments/queue">"Today's queue"</a>
+            <button type="button" class="secondary no-print" on:click=print>"Print"</button>
+        </div>
+        <div class="day-filters no-print">
+            <label for="day-view-date">"Day"</label>
+            <div>
+                <input
+                    id="day-view-date"
+                    type="date"
+                    prop:value=move || {
+                        let v = view_day.get();
+                        if v.is_empty() { day.get().and_then(Result::ok).map(|d| d.day).unwrap_or_default() } else { v }
+                    }
+                    on:change=move |ev| view_day.set(event_target_value(&ev))
+                />
+            </div>
+            <label for="day-view-doctor">"Show doctor"</label>
+            <div>
+                <select id="day-view-doctor" on:change=move |ev| view_doctor.set(event_target_value(&ev))>
+                    <option value="">{text::ALL_DOCTORS}</option>
+                    <Transition fallback=|| ()>
+                        {move || {
+                            doctor_options(doctors.get())
+                                .into_iter()
+                                .map(|d| view! { <option value=d.id>{d.name}</option> })
+                                .collect_view()
+                        }}
+                    </Transition>
+                </select>
+            </div>
+        </div>
+        {move || status_error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+        <Transition fallback=|| view! { <p>{crate::ui::text::LOADING}</p> }>
+            {move || match day.get() {
+                Some(Err(e)) => Some(error_view(e)),
+                Some(Ok(d)) if d.appointments.is_empty() => {
+                    Some(view! { <p class="empty">{text::NO_APPOINTMENTS}</p> }.into_any())
+                }
+                _ => None,
+            }}
+            <table class="appointments" aria-label="Appointments of the day">
+                <thead>
+                    <tr>
+                        <th scope="col">"Time"</th>
+                        <th scope="col">"Token"</th>
+                        <th scope="col">"Patient"</th>
+                        <th scope="col">"MR number"</th>
+                        <th scope="col">"Doctor"</th>
+                        <th scope="col">"Status"</th>
+                        <th scope="col" class="no-print">"Actions"</th>
+                    </tr>
+                </thead>
+                <tbody>
+                    <For each=rows key=row_key let:a>
+                        <AppointmentRow a status cancelling reason/>
+                    </For>
+                </tbody>
+            </table>
+        </Transition>
+        <BookPanel doctors changed/>
+    }
+}
+
+#[component]
+fn AppointmentRow(
+    a: AppointmentDto,
+    status: Action<StatusChange, Result<AppointmentDto, AppError>>,
+    cancelling: RwSignal<Option<String>>,
+    reason: RwSignal<String>,
+) -> impl IntoView {
+    let id = a.id.clone();
+    let go = move |s: &'static str| {
+        let id = id.clone();
+        move |_| {
+            status.dispatch((id.clone(), s.to_owned(), String::new()));
+        }
+    };
+    let row_id = a.id.clone();
+    let is_cancelling = move || cancelling.get().as_deref() == Some(row_id.as_str());
+    let open_cancel = {
+        let id = a.id.clone();
+        move |_| {
+            reason.set(String::new());
+            cancelling.set(Some(id.clone()));
+        }
+    };
+    let confirm_cancel = {
+        let id = a.id.clone();
+        move |ev: leptos::ev::SubmitEvent| {
+            ev.prevent_default();
+            status.dispatch((id.clone(), "cancelled".to_owned(), reason.get_untracked()));
+        }
+    };
+    let who = format!("{} ({})", a.patient_name, a.mr_number);
+    let (arrive_label, no_show_label, cancel_label, done_label) = (
+        format!("Arrived: {who}"),
+        format!("No-show: {who}"),
+        format!("Cancel: {who}"),
+        format!("Done: {who}"),
+    );
+    view! {
+        <tr class=format!("status-{}", a.status)>
+            <td class="mono">{a.time.clone().unwrap_or_else(|| "walk-in".to_owned())}</td>
+            <td class="token">{token_text(&a)}</td>
+            <td>{a.patient_name.clone()}</td>
+            <td class="mono">{a.mr_number.clone()}</td>
+            <td>{a.doctor_name.clone()}</td>
+            <td>
+                {a.status_label.clone()}
+                {(!a.cancel_reason.is_empty()).then(|| format!(" — {}", a.cancel_reason))}
+            </td>
+            <td class="actions no-print">
+                {a.can_arrive.then(|| view! { <button type="button" aria-label=arrive_label on:click=go("arrived")>"Arrived"</button> })}
+                {a.can_no_show.then(|| view! { <button type="button" class="secondary" aria-label=no_show_label on:click=go("no_show")>"No-show"</button> })}
+                {a.can_done.then(|| view! { <button type="button" aria-label=done_label on:click=go("done")>"Done"</button> })}
+                {a.can_cancel.then(|| view! { <button type="button" class="secondary" aria-label=cancel_label on:click=open_cancel>"Cancel"</button> })}
+                <Show when=is_cancelling>
+                    <form class="cancel-form" on:submit=confirm_cancel.clone()>
+                        <label>
+                            {text::CANCEL_REASON}
+                            <input
+                                type="text"
+                                required
+                                autofocus
+                                prop:value=move || reason.get()
+                                on:input=move |ev| reason.set(event_target_value(&ev))
+                            />
+                        </label>
+                        <button type="submit" class="danger">"Confirm cancel"</button>
+                        <button type="button" class="secondary" on:click=move |_| cancelling.set(None)>"Keep"</button>
+                    </form>
+                </Show>
+            </td>
+        </tr>
+    }
+}
+
+/// Book (doctor, date, free slot, patient) or register a walk-in.
+#[component]
+fn BookPanel(
+    doctors: Resource<Result<Vec<DoctorDto>, AppError>>,
+    changed: RwSignal<u32>,
+) -> impl IntoView {
+    let doctor = RwSignal::new(String::new());
+    let date = RwSignal::new(String::new());
+    let chosen = RwSignal::new(None::<SlotDto>);
+    let query = RwSignal::new(String::new());
+    let patient = RwSignal::new(None::<(String, String)>);
+    let free = Resource::new(
+        move || (doctor.get(), date.get(), changed.get()),
+        |(doc, day, _)| async move {
+            if doc.is_empty() {
+                Ok(Vec::new())
+            } else {
+                slots(doc, day).await
+            }
+        },
+    );
+    // Each answer carries the query it answers: Enter must not pick a match
+    // of what was typed a moment earlier.
+    let found = Resource::new(
+        move || query.get(),
+        |q| async move {
+            let list = if q.trim().chars().count() < 2 {
+                Vec::new()
+            } else {
+                list_patients(q.clone(), 0).await?.patients
+            };
+            Ok::<_, AppError>((q, list))
+        },
+    );
+    let enter_pressed = RwSignal::new(false);
+    Effect::new(move |_| {
+        if !enter_pressed.get() {
+            return;
+        }
+        if let Some(Ok((q, list))) = found.get() {
+            if q == query.get_untracked() {
+                enter_pressed.set(false);
+                if let Some(p) = list.into_iter().next() {
+                    patient.set(Some((p.id, format!("{} ({})", p.full_name, p.mr_number))));
+                }
+            }
+        }
+    });
+    let booking =
+        Action::new(|(p, d, s): &(String, String, String)| book(p.clone(), d.clone(), s.clone()));
+    let walking = Action::new(|(p, d): &(String, String)| walk_in(p.clone(), d.clone()));
+    let message = RwSignal::new(None::<Result<String, String>>);
+    let token = RwSignal::new(None::<(i32, String)>);
+    Effect::new(move |_| match booking.value().get() {
+        Some(Ok(a)) => {
+            message.set(Some(Ok(format!(
+                "Booked {} ({}) with {} at {} on {}.",
+                a.patient_name,
+                a.mr_number,
+                a.doctor_name,
+                a.time.unwrap_or_default(),
+                a.day
+            ))));
+            chosen.set(None);
+            changed.update(|c| *c += 1);
+        }
+        Some(Err(e)) => message.set(Some(Err(e.to_string()))),
+        None => {}
+    });
+    Effect::new(move |_| match walking.value().get() {
+        Some(Ok(a)) => {
+            message.set(None);
+            token.set(Some((
+                a.token.unwrap_or_default(),
+                format!("{} ({}) for {}", a.patient_name, a.mr_number, a.doctor_name),
+            )));
+            changed.update(|c| *c += 1);
+        }
+        Some(Err(e)) => {
+            token.set(None);
+            message.set(Some(Err(e.to_string())));
+        }
+        None => {}
+    });
+    // Enter picks the first match of what is typed, once it has arrived.
+    let choose_first = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        enter_pressed.set(true);
+    };
+    let need = move || -> Result<(String, String), String> {
+        let p = patient
+            .get_untracked()
+            .ok_or_else(|| text::CHOOSE_PATIENT.to_owned())?;
+        let d = doctor.get_untracked();
+        if d.is_empty() {
+            return Err(text::CHOOSE_DOCTOR.to_owned());
+        }
+        Ok((p.0, d))
+    };
+    let on_book = move |_| match (need(), chosen.get_untracked()) {
+        (Err(e), _) => message.set(Some(Err(e))),
+        (Ok(_), None) => message.set(Some(Err(text::CHOOSE_SLOT.to_owned()))),
+        (Ok((p, d)), Some(s)) => {
+            booking.dispatch((p, d, s.starts_at));
+        }
+    };
+    let on_walk_in = move |_| match need() {
+        Err(e) => message.set(Some(Err(e))),
+        Ok((p, d)) => {
+            walking.dispatch((p, d));
+        }
+    };
+    view! {
+        <section class="book-panel no-print" aria-labelledby="book-heading">
+            <h2 id="book-heading">"Book or walk-in"</h2>
+            <div class="book-fields">
+                <div>
+                    <label for="book-doctor">"Doctor"</label>
+                    <select id="book-doctor" on:change=move |ev| {
+                        doctor.set(event_target_value(&ev));
+                        chosen.set(None);
+                    }>
+                        <option value="">"Choose a doctor"</option>
+                        <Transition fallback=|| ()>
+                            {move || {
+                                doctor_options(doctors.get())
+                                    .into_iter()
+                                    .map(|d| view! { <option value=d.id>{d.name}</option> })
+                                    .collect_view()
+                            }}
+                        </Transition>
+                    </select>
+                </div>
+                <div>
+                    <label for="book-date">"Date"</label>
+                    <input
+                        id="book-date"
+                        type="date"
+                        prop:value=move || date.get()
+                        on:change=move |ev| {
+                            date.set(event_target_value(&ev));
+                            chosen.set(None);
+                        }
+                    />
+                </div>
+            </div>
+            <fieldset class="slots">
+                <legend>"Free slots"</legend>
+                <Transition fallback=|| view! { <p>{crate::ui::text::LOADING}</p> }>
+                    {move || {
+                        if doctor.get().is_empty() {
+                            return view! { <p class="hint">{text::CHOOSE_DOCTOR}</p> }.into_any();
+                        }
+                        match free.get() {
+                            None => ().into_any(),
+                            Some(Err(e)) => error_view(e),
+                            Some(Ok(list)) if list.is_empty() => {
+                                view! { <p class="hint">{text::NO_SLOTS}</p> }.into_any()
+                            }
+                            Some(Ok(list)) => {
+                                view! {
+                                    <div class="slot-list" role="group" aria-label="Slots" on:keydown=arrow_keys>
+                                        {list
+                                            .into_iter()
+                                            .map(|s| {
+                                                let label = if s.taken {
+                                                    format!("{} (taken)", s.time)
+                                                } else {
+                                                    s.time.clone()
+                                                };
+                                                let at = s.starts_at.clone();
+                                                let pressed = move || {
+                                                    chosen.get().is_some_and(|c| c.starts_at == at)
+                                                };
+                                                let taken = s.taken;
+                                                view! {
+                                                    <button
+                                                        type="button"
+                                                        class="slot"
+                                                        disabled=taken
+                                                        aria-pressed=move || pressed().to_string()
+                                                        on:click=move |_| chosen.set(Some(s.clone()))
+                                                    >
+                                                        {label}
+                                                    </button>
+                                                }
+                                            })
+                                            .collect_view()}
+                                    </div>
+                                }
+                                    .into_any()
+                            }
+                        }
+                    }}
+                </Transition>
+            </fieldset>
+            <form class="patient-pick" role="search" on:submit=choose_first>
+                <label for="book-patient">"Patient (MR number or name)"</label>
+                <input
+                        id="book-patient"
+                        type="search"
+                        autocomplete="off"
+                        prop:value=move || query.get()
+                        on:input=move |ev| query.set(event_target_value(&ev))
+                    />
+                <p class="hint">"Enter chooses the first match."</p>
+            </form>
+            <Transition fallback=|| ()>
+                {move || {
+                    found
+                        .get()
+                        .map(|r| match r {
+                            Err(e) => error_view(e),
+                            Ok((_, list)) => {
+                                view! {
+                                    <ul class="patient-matches">
+                                        {list
+                                            .into_iter()
+                                            .take(6)
+                                            .map(|p| {
+                                                let label = format!("{} ({})", p.full_name, p.mr_number);
+                                                let pick = (p.id.clone(), label.clone());
+                                                view! {
+                                                    <li>
+                                                        <button type="button" class="secondary" on:click=move |_| patient.set(Some(pick.clone()))>
+                                                            {format!("Choose {label}")}
+                                                        </button>
+                                                    </li>
+                                                }
+                                            })
+                                            .collect_view()}
+                                    </ul>
+                                }
+                                    .into_any()
+                            }
+                        })
+                }}
+            </Transition>
+            <p class="chosen" role="status">
+                {move || {
+                    let p = patient.get().map(|(_, l)| l).unwrap_or_else(|| "none".to_owned());
+                    let s = chosen.get().map(|s| s.time).unwrap_or_else(|| "none".to_owned());
+                    format!("Patient: {p} · Slot: {s}")
+                }}
+            </p>
+            <div class="actions">
+                <button type="button" on:click=on_book disabled=move || booking.pending().get()>"Book"</button>
+                <button type="button" class="secondary" on:click=on_walk_in disabled=move || walking.pending().get()>
+                    "Walk-in"
+                </button>
+            </div>
+            {move || {
+                message
+                    .get()
+                    .map(|m| match m {
+                        Ok(m) => view! { <p class="ok" role="status">{m}</p> }.into_any(),
+                        Err(e) => view! { <p class="error" role="alert">{e}</p> }.into_any(),
+                    })
+            }}
+            {move || {
+                token
+                    .get()
+                    .map(|(t, who)| {
+                        view! {
+                            <div class="token-issued" role="status">
+                                <span class="token-big" aria-label=format!("Token {t}")>{t}</span>
+                                <span>{format!("Token {t}: {who}")}</span>
+                            </div>
+                        }
+                    })
+            }}
+        </section>
+    }
+}
+
+#[component]
+pub fn QueuePage() -> impl IntoView {
+    view! {
+        <AppLayout>
+            <QueueBody/>
+        </AppLayout>
+    }
+}
+
+#[component]
+fn QueueBody() -> impl IntoView {
+    let doctors = Resource::new(|| (), |()| list_doctors());
+    let picked = RwSignal::new(String::new());
+    // The picked doctor, or the first one listed.
+    let doctor = move || {
+        let p = picked.get();
+        if p.is_empty() {
+            doctor_options(doctors.get())
+                .into_iter()
+                .next()
+                .map(|d| d.id)
+                .unwrap_or_default()
+        } else {
+            p
+        }
+    };
+    let changed = RwSignal::new(0u32);
+    let tick = poll_tick();
+    let queue = Resource::new(
+        move || (doctor(), changed.get(), tick.get()),
+        |(doc, _, _)| async move {
+            if doc.is_empty() {
+                return Ok(Vec::new());
+            }
+            let day = day_list(String::new(), doc).await?;
+            let mut tokens: Vec<AppointmentDto> = day
+                .appointments
+                .into_iter()
+                .filter(|a| a.token.is_some())
+                .collect();
+            tokens.sort_by_key(|a| a.token);
+            Ok::<_, AppError>(tokens)
+        },
+    );
+    let next = Action::new(|doc: &String| call_next(doc.clone()));
+    let called = move || match next.value().get() {
+        Some(Ok(Some(a))) => Some(Ok(format!(
+            "Token {}: {} ({}), please come in.",
+            token_text(&a),
+            a.patient_name,
+            a.mr_number
+        ))),
+        Some(Ok(None)) => Some(Ok(text::NOBODY_WAITING.to_owned())),
+        Some(Err(e)) => Some(Err(e.to_string())),
+        None => None,
+    };
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = next.value().get() {
+            changed.update(|c| *c += 1);
+        }
+    });
+    let rows = move || queue.get().and_then(Result::ok).unwrap_or_default();
+    view! {
+        <div class="page-head">
+            <h1>{text::QUEUE_TITLE}</h1>
+            <a href="/appointments">"Appointments"</a>
+        </div>
+        <div class="day-filters">
+            <label for="queue-doctor">"Doctor"</label>
+            <div>
+                <select
+                    id="queue-doctor"
+                    prop:value=doctor
+                    on:change=move |ev| picked.set(event_target_value(&ev))
+                >
+                    <Transition fallback=|| ()>
+                        {move || {
+                            doctor_options(doctors.get())
+                                .into_iter()
+                                .map(|d| view! { <option value=d.id>{d.name}</option> })
+                                .collect_view()
+                        }}
+                    </Transition>
+                </select>
+            </div>
+            <button
+                type="button"
+                disabled=move || next.pending().get()
+                on:click=move |_| {
+                    next.dispatch(doctor());
+                }
+            >
+                "Call next"
+            </button>
+        </div>
+        {move || {
+            called()
+                .map(|m| match m {
+                    Ok(m) => view! { <p class="ok" role="status">{m}</p> }.into_any(),
+                    Err(e) => view! { <p class="error" role="alert">{e}</p> }.into_any(),
+                })
+        }}
+        <Transition fallback=|| view! { <p>{crate::ui::text::LOADING}</p> }>
+            {move || match queue.get() {
+                Some(Err(e)) => Some(error_view(e)),
+                Some(Ok(q)) if q.is_empty() => Some(view! { <p class="empty">{text::QUEUE_EMPTY}</p> }.into_any()),
+                _ => None,
+            }}
+            <ol class="queue" aria-label="Queue by token">
+                <For each=rows key=row_key let:a>
+                    <li class=format!("status-{}", a.status)>
+                        <span class="token-big">{token_text(&a)}</span>
+                        <span class="who">{format!("{} ({})", a.patient_name, a.mr_number)}</span>
+                        <span class="state">{a.status_label.clone()}</span>
+                    </li>
+                </For>
+            </ol>
+        </Transition>
+    }
+}
