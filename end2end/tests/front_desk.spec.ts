@@ -15,9 +15,24 @@ test('the operator books with the keyboard, gets a walk-in token, sees the queue
   await page.waitForLoadState('networkidle');
   await expect(page.getByRole('heading', { name: 'Appointments', level: 1 })).toBeVisible();
   const day = nextClinicDay();
+  const patientBox = page.getByLabel('Patient (MR number or name)');
+  await expect(patientBox).toBeEnabled(); // interactive once hydrated
+
+  // The desk may set a doctor's weekly hours: saving the demo hours again
+  // (Mon–Sat 09:00–13:00, 15-minute slots) changes nothing else.
+  await page.getByText("Doctor's weekly hours", { exact: true }).focus();
+  await page.keyboard.press('Enter');
+  const hoursDoctor = page.getByLabel('Doctor for hours');
+  await hoursDoctor.focus();
+  await page.keyboard.press('ArrowDown');
+  await expect(hoursDoctor).not.toHaveValue('');
+  await expect(page.getByLabel('Sat')).toBeChecked();
+  await expect(page.getByLabel('Sun')).not.toBeChecked();
+  await page.getByRole('button', { name: 'Save hours' }).focus();
+  await page.keyboard.press('Enter');
+  await expect(page.getByRole('status').filter({ hasText: 'Hours saved' })).toBeVisible();
 
   // Patient: type the MR number, Enter chooses the first match.
-  const patientBox = page.getByLabel('Patient (MR number or name)');
   await patientBox.focus();
   await page.keyboard.type('MR-000042');
   await expect(page.getByRole('button', { name: /^Choose .*\(MR-000042\)$/ })).toBeVisible();

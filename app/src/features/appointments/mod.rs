@@ -20,6 +20,10 @@ pub mod text {
     pub const CHOOSE_SLOT: &str = "Choose a free slot first.";
     pub const CANCEL_REASON: &str = "Reason for cancelling";
     pub const NOBODY_WAITING: &str = "Nobody is waiting. New arrivals appear here by themselves.";
+    pub const HOURS_TITLE: &str = "Doctor's weekly hours";
+    pub const HOURS_HINT: &str =
+        "Saving replaces the doctor's weekly hours with these on the ticked days; booked appointments stay.";
+    pub const HOURS_SAVED: &str = "Hours saved. The free slots follow them from now on.";
     pub const QUEUE_EMPTY: &str =
         "No tokens yet today. Mark arrivals or walk-ins on the appointments page.";
 }

@@ -4,13 +4,27 @@
 //! Both refresh every few seconds so the desk sees the live status; rows are
 //! keyed so a refresh keeps the keyboard focus where it was.
 
-use super::api::{book, call_next, change_status, day_list, list_doctors, slots, walk_in};
+use super::api::{
+    book, call_next, change_status, day_list, list_doctors, set_hours, slots, walk_in,
+};
 use super::dto::{AppointmentDto, DoctorDto, SlotDto};
 use super::text;
 use crate::error::AppError;
 use crate::features::patients::api::list_patients;
-use crate::ui::{error_view, AppLayout};
+use crate::ui::{error_view, AppLayout, CurrentUser};
 use leptos::prelude::*;
+
+/// Whether the signed-in user holds `permission` (hiding is convenience;
+/// the server checks). Only inside [`AppLayout`], which provides the user.
+fn may(permission: &'static str) -> impl Fn() -> bool + Copy + Send + Sync + 'static {
+    let me = use_context::<CurrentUser>().map(|c| c.0);
+    move || {
+        me.and_then(|m| m.get())
+            .and_then(Result::ok)
+            .flatten()
+            .is_some_and(|m| m.may(permission))
+    }
+}
 
 /// How often the day view and the queue ask for news.
 const POLL: std::time::Duration = std::time::Duration::from_secs(5);
@@ -118,6 +132,7 @@ fn AppointmentsBody() -> impl IntoView {
         Some(Err(e)) => status_error.set(Some(e.to_string())),
         None => {}
     });
+    let may_manage = may("schedules.manage");
     let rows = move || {
         day.get()
             .and_then(Result::ok)
@@ -192,6 +207,10 @@ fn AppointmentsBody() -> impl IntoView {
             </table>
         </Transition>
         <BookPanel doctors changed/>
+        // Read inside Suspense, as the user loads: server and browser agree.
+        <Suspense fallback=|| ()>
+            {move || may_manage().then(|| view! { <HoursForm doctors changed/> })}
+        </Suspense>
     }
 }
 
@@ -278,6 +297,11 @@ fn BookPanel(
     let doctor = RwSignal::new(String::new());
     let date = RwSignal::new(String::new());
     let chosen = RwSignal::new(None::<SlotDto>);
+    // The fields stay disabled until the page is interactive (effects run
+    // only in the browser, after hydration): typing into them earlier would
+    // be lost.
+    let ready = RwSignal::new(false);
+    Effect::new(move |_| ready.set(true));
     let query = RwSignal::new(String::new());
     let patient = RwSignal::new(None::<(String, String)>);
     let free = Resource::new(
@@ -387,7 +411,7 @@ fn BookPanel(
             <div class="book-fields">
                 <div>
                     <label for="book-doctor">"Doctor"</label>
-                    <select id="book-doctor" on:change=move |ev| {
+                    <select id="book-doctor" disabled=move || !ready.get() on:change=move |ev| {
                         doctor.set(event_target_value(&ev));
                         chosen.set(None);
                     }>
@@ -469,6 +493,7 @@ fn BookPanel(
                 <label for="book-patient">"Patient (MR number or name)"</label>
                 <input
                         id="book-patient"
+                    disabled=move || !ready.get()
                         type="search"
                         autocomplete="off"
                         prop:value=move || query.get()
@@ -662,5 +687,127 @@ fn QueueBody() -> impl IntoView {
                 </For>
             </ol>
         </Transition>
+    }
+}
+
+/// The ISO weekdays (1 = Monday) and their names.
+const WEEKDAYS: [(u8, &str); 7] = [
+    (1, "Mon"),
+    (2, "Tue"),
+    (3, "Wed"),
+    (4, "Thu"),
+    (5, "Fri"),
+    (6, "Sat"),
+    (7, "Sun"),
+];
+
+/// Replaces a doctor's weekly hours with one block on the ticked days
+/// (admins and the front desk: schedules.manage).
+#[component]
+fn HoursForm(
+    doctors: Resource<Result<Vec<DoctorDto>, AppError>>,
+    changed: RwSignal<u32>,
+) -> impl IntoView {
+    let doctor = RwSignal::new(String::new());
+    let days = RwSignal::new(vec![1u8, 2, 3, 4, 5, 6]);
+    let starts = RwSignal::new("09:00".to_owned());
+    let ends = RwSignal::new("13:00".to_owned());
+    let minutes = RwSignal::new("15".to_owned());
+    let save = Action::new(|args: &(String, String, String, String, String)| {
+        let (d, w, s, e, m) = args.clone();
+        set_hours(d, w, s, e, m)
+    });
+    Effect::new(move |_| {
+        if let Some(Ok(())) = save.value().get() {
+            changed.update(|c| *c += 1);
+        }
+    });
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let weekdays = days
+            .get_untracked()
+            .iter()
+            .map(u8::to_string)
+            .collect::<Vec<_>>()
+            .join(",");
+        save.dispatch((
+            doctor.get_untracked(),
+            weekdays,
+            starts.get_untracked(),
+            ends.get_untracked(),
+            minutes.get_untracked(),
+        ));
+    };
+    view! {
+        <details class="hours-form no-print">
+            <summary>{text::HOURS_TITLE}</summary>
+            <form on:submit=submit>
+                <p class="hint">{text::HOURS_HINT}</p>
+                <label for="hours-doctor">"Doctor for hours"</label>
+                <select id="hours-doctor" required on:change=move |ev| doctor.set(event_target_value(&ev))>
+                    <option value="">"Choose a doctor"</option>
+                    <Transition fallback=|| ()>
+                        {move || {
+                            doctor_options(doctors.get())
+                                .into_iter()
+                                .map(|d| view! { <option value=d.id>{d.name}</option> })
+                                .collect_view()
+                        }}
+                    </Transition>
+                </select>
+                <fieldset class="weekdays">
+                    <legend>"Days"</legend>
+                    {WEEKDAYS
+                        .into_iter()
+                        .map(|(n, name)| {
+                            let id = format!("hours-day-{n}");
+                            view! {
+                                <span class="weekday">
+                                    <input
+                                        type="checkbox"
+                                        id=id.clone()
+                                        prop:checked=move || days.get().contains(&n)
+                                        on:change=move |ev| {
+                                            let on = event_target_checked(&ev);
+                                            days.update(|d| {
+                                                d.retain(|x| *x != n);
+                                                if on {
+                                                    d.push(n);
+                                                    d.sort_unstable();
+                                                }
+                                            });
+                                        }
+                                    />
+                                    <label for=id>{name}</label>
+                                </span>
+                            }
+                        })
+                        .collect_view()}
+                </fieldset>
+                <div class="book-fields">
+                    <div>
+                        <label for="hours-from">"From"</label>
+                        <input id="hours-from" type="time" prop:value=move || starts.get() on:input=move |ev| starts.set(event_target_value(&ev))/>
+                    </div>
+                    <div>
+                        <label for="hours-to">"To"</label>
+                        <input id="hours-to" type="time" prop:value=move || ends.get() on:input=move |ev| ends.set(event_target_value(&ev))/>
+                    </div>
+                    <div>
+                        <label for="hours-slot">"Slot minutes"</label>
+                        <input id="hours-slot" type="number" min="5" max="240" prop:value=move || minutes.get() on:input=move |ev| minutes.set(event_target_value(&ev))/>
+                    </div>
+                </div>
+                <button type="submit" disabled=move || save.pending().get()>"Save hours"</button>
+                {move || {
+                    save.value()
+                        .get()
+                        .map(|r| match r {
+                            Ok(()) => view! { <p class="ok" role="status">{text::HOURS_SAVED}</p> }.into_any(),
+                            Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
+                        })
+                }}
+            </form>
+        </details>
     }
 }
