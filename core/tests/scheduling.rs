@@ -87,6 +87,12 @@ async fn many_operators_racing_for_one_slot_make_exactly_one_booking() {
     let db = TestDb::new().await;
     let d = desk(&db, "alpha").await;
     let slot = at(d.day, 10, 30);
+    // A walk-in (no time range) must never be named as the booking in the way.
+    let mut tx = db.app.tenant_tx_for(d.clinic.id).await.unwrap();
+    service::walk_in(&mut tx, &d.operator, d.patients[29], d.doctor)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
     let mut tasks = Vec::new();
     for i in 0..12 {
         let (app, tenant, op, doctor) = (db.app.clone(), d.clinic.id, d.operator.clone(), d.doctor);

@@ -306,6 +306,7 @@ pub async fn overlapping(
     let tenant = tx.tenant();
     let row: Option<Row> = sqlx::query_as(&format!(
         "{SELECT} WHERE a.tenant_id = $1 AND a.doctor_id = $2
+            AND a.starts_at IS NOT NULL
             AND tstzrange(a.starts_at, a.ends_at) && tstzrange($3, $4)
             AND a.status IN ('booked', 'arrived', 'in_consultation', 'done')
             AND ($5::uuid IS NULL OR a.id <> $5)
