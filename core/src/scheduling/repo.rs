@@ -370,17 +370,18 @@ pub async fn next_token(tx: &mut TenantTx, doctor: UserId, day: NaiveDate) -> Re
     .await?)
 }
 
-/// Locks the appointment row (status changes are read-modify-write).
-pub async fn lock(tx: &mut TenantTx, id: AppointmentId) -> Result<Option<Status>> {
+/// Reads the appointment and locks its row (status changes are
+/// read-modify-write).
+pub async fn lock(tx: &mut TenantTx, id: AppointmentId) -> Result<Option<Appointment>> {
     let tenant = tx.tenant();
-    let status: Option<String> = sqlx::query_scalar(
-        "SELECT status FROM clinic.appointments WHERE tenant_id = $1 AND id = $2 FOR UPDATE",
-    )
+    let row: Option<Row> = sqlx::query_as(&format!(
+        "{SELECT} WHERE a.tenant_id = $1 AND a.id = $2 FOR UPDATE OF a"
+    ))
     .bind(tenant)
     .bind(id)
     .fetch_optional(tx.conn())
     .await?;
-    Ok(status.as_deref().and_then(Status::parse))
+    row.map(to_appointment).transpose()
 }
 
 pub async fn set_status(

@@ -359,7 +359,8 @@ pub async fn change_status(
     note: &str,
 ) -> Result<Appointment> {
     session.require(Permission::AppointmentsWrite)?;
-    let now = repo::lock(tx, id).await?.ok_or(Error::NotFound)?;
+    let current = repo::lock(tx, id).await?.ok_or(Error::NotFound)?;
+    let now = current.status;
     if !now.can_become(next) {
         return Err(Error::Conflict(format!(
             "This appointment is {}; it cannot become {}.",
@@ -374,7 +375,6 @@ pub async fn change_status(
             "Say why the appointment is cancelled.",
         ));
     }
-    let current = repo::get(tx, id).await?.ok_or(Error::NotFound)?;
     let token = match next {
         Status::Arrived => Some(repo::next_token(tx, current.doctor_id, current.day).await?),
         _ => None,
@@ -404,14 +404,13 @@ pub async fn reschedule(
     starts_at: DateTime<Utc>,
 ) -> Result<Appointment> {
     session.require(Permission::AppointmentsWrite)?;
-    let now = repo::lock(tx, id).await?.ok_or(Error::NotFound)?;
-    if now != Status::Booked {
+    let current = repo::lock(tx, id).await?.ok_or(Error::NotFound)?;
+    if current.status != Status::Booked {
         return Err(Error::Conflict(format!(
             "This appointment is {}; only a booked one can be moved.",
-            now.label()
+            current.status.label()
         )));
     }
-    let current = repo::get(tx, id).await?.ok_or(Error::NotFound)?;
     let (day, starts, ends) =
         slot_at(tx, current.doctor_id, &current.doctor_name, starts_at).await?;
     repo::move_slot(tx, id, day, (starts, ends))
