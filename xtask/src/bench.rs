@@ -46,9 +46,13 @@ use clap::Parser;
 use rand::Rng;
 
 use crate::pg::{self, Pg, APP_ROLE, OWNER_ROLE};
+
+#[path = "bench_names.rs"]
+mod names;
 use crate::tls::{self, TlsStream};
 use crate::tools::{self, PG_BIN_DIR};
 use crate::util::{self, Ctx, SERVER_BIN};
+use names::NameList;
 
 /// Every benchmark: name and what it measures.
 const BENCHMARKS: &[(&str, &str)] = &[
@@ -114,15 +118,28 @@ fn print_benchmarks() {
 const BENCH_DB: &str = "healipro_bench";
 const TENANTS: u32 = 1000;
 const PATIENTS: u32 = 1000;
-/// Written as the database comment once the rows are loaded, so an
-/// interrupted load is never mistaken for a complete one (the marker of
-/// databases loaded before the search benchmark: they get identifiers added).
-const LOAD_MARKER: &str = "healipro bench read-patient: 1000 tenants x 1000 patients (v1)";
+/// Markers of older loads (database comments): their rows are kept, their
+/// patients renamed from the names list (v1 also lacks identifiers).
+const OLD_MARKERS: [&str; 2] = [
+    "healipro bench read-patient: 1000 tenants x 1000 patients (v1)",
+    "healipro bench: 1000 tenants x 1000 patients with CNIC, phone, address (v2)",
+];
+/// Written as the database comment once every row is loaded, so an
+/// interrupted load is never mistaken for a complete one; identifiers may
+/// still be missing (the fill resumes).
+const ROWS_MARKER: &str = "healipro bench: 1000 tenants x 1000 patients and one clinic of \
+                           200000, names from pk_names.csv (v3 rows)";
 /// The comment once every patient also has a CNIC, phone and address.
-const IDENTIFIERS_MARKER: &str =
-    "healipro bench: 1000 tenants x 1000 patients with CNIC, phone, address (v2)";
+const IDENTIFIERS_MARKER: &str = "healipro bench: 1000 tenants x 1000 patients and one clinic of \
+                                  200000, names from pk_names.csv, with CNIC, phone, address (v3)";
 /// The clinic codes are `bench1`..`bench1000`.
 const TENANT_PREFIX: &str = "bench";
+/// The one large clinic, `benchxl0`: tenant number 0 (uuids `tenant_uuid(0)`,
+/// `patient_uuid(0, p)`; `healipro demo fill-identifiers --tenant-prefix
+/// benchxl` gives it the identifiers of n = 0).
+const LARGE: u32 = 0;
+const LARGE_PREFIX: &str = "benchxl";
+const LARGE_PATIENTS: u32 = 200_000;
 const BENCH_USER: &str = "bench";
 const WARMUP: Duration = Duration::from_secs(2);
 /// (b) must reach this share of (a).
@@ -641,8 +658,50 @@ fn migrate(bin: &Path, ctx: &Ctx, env: &BTreeMap<String, String>) -> Result<()> 
 enum Found {
     /// Load from scratch, for this reason.
     Reload(String),
-    /// The rows are there (and migrated); `missing` patients have no CNIC yet.
-    Rows { missing: u64, marker: String },
+    /// The 1,000 clinics' rows are there (and migrated).
+    Rows(Counts),
+}
+
+/// The state of a loaded benchmark database.
+#[derive(Debug, PartialEq)]
+struct Counts {
+    marker: String,
+    /// Patients of bench1..bench1000 without a CNIC yet.
+    missing: u64,
+    /// Patients of the large clinic, and those without a CNIC yet.
+    large: u64,
+    large_missing: u64,
+}
+
+impl Counts {
+    fn complete(&self) -> bool {
+        self.marker == IDENTIFIERS_MARKER
+            && self.missing == 0
+            && self.large == u64::from(LARGE_PATIENTS)
+            && self.large_missing == 0
+    }
+}
+
+/// `1000 1000000 0 200000 0` (bench tenants, their patients, those without
+/// CNIC, the large clinic's patients, those without CNIC) → the counts, when
+/// the 1,000 clinics are complete.
+fn parse_counts(marker: &str, line: &str) -> Option<Counts> {
+    let f: Vec<u64> = line
+        .split_whitespace()
+        .map(str::parse)
+        .collect::<Result<_, _>>()
+        .ok()?;
+    let [tenants, rows, missing, large, large_missing] = f[..] else {
+        return None;
+    };
+    (tenants == u64::from(TENANTS) && rows == u64::from(TENANTS) * u64::from(PATIENTS)).then(|| {
+        Counts {
+            marker: marker.to_string(),
+            missing,
+            large,
+            large_missing,
+        }
+    })
 }
 
 /// Makes sure `healipro_bench` holds exactly the benchmark data, with
@@ -662,25 +721,45 @@ fn prepare_database(
     } else {
         inspect_database(ctx, pg, port, bin, env)?
     };
+    let list = NameList::load()?;
     match found {
-        Found::Rows { missing: 0, marker } if marker == IDENTIFIERS_MARKER => {
+        Found::Rows(c) if c.complete() => {
             util::ok(format!(
-                "{BENCH_DB} holds {TENANTS} tenants x {PATIENTS} patients with identifiers \
-                 (reused; --reload reloads)"
+                "{BENCH_DB} holds {TENANTS} tenants x {PATIENTS} patients and {LARGE_PREFIX}{LARGE} \
+                 with {} patients, with identifiers (reused; --reload reloads)",
+                group_thousands(u64::from(LARGE_PATIENTS))
             ));
             Ok(())
         }
-        Found::Rows { missing, .. } => {
-            util::note(format!(
-                "{BENCH_DB} holds the rows but {} patients have no CNIC/phone/address yet \
-                 (loaded before the search benchmark, or an interrupted fill): adding them",
-                group_thousands(missing)
+        Found::Rows(c) => {
+            let start = Instant::now();
+            if OLD_MARKERS.contains(&c.marker.as_str()) {
+                util::note(format!(
+                    "{BENCH_DB} predates the names list: renaming its patients (identifiers kept)"
+                ));
+                rename_patients(owner, &list)?;
+            }
+            if c.large != u64::from(LARGE_PATIENTS) {
+                load_large(owner, &list)?;
+            }
+            mark_database(owner, ROWS_MARKER)?;
+            if c.missing + c.large_missing > 0 || c.large != u64::from(LARGE_PATIENTS) {
+                util::note(format!(
+                    "{} patients have no CNIC/phone/address yet (an older load, the large clinic \
+                     or an interrupted fill): adding them",
+                    group_thousands(c.missing + c.large_missing)
+                ));
+            }
+            fill_identifiers(ctx, bin, env, owner)?;
+            util::ok(format!(
+                "{BENCH_DB} completed in {}",
+                util::fmt_duration(start.elapsed())
             ));
-            fill_identifiers(ctx, bin, env, owner)
+            Ok(())
         }
         Found::Reload(why) => {
             util::note(format!("(re)loading: {why}"));
-            load_database(ctx, pg, port, bin, env, owner)
+            load_database(ctx, pg, port, bin, env, owner, &list)
         }
     }
 }
@@ -705,7 +784,10 @@ fn inspect_database(
             "{BENCH_DB} does not exist or its load never finished"
         )));
     }
-    if marker != LOAD_MARKER && marker != IDENTIFIERS_MARKER {
+    if !OLD_MARKERS.contains(&marker.as_str())
+        && marker != ROWS_MARKER
+        && marker != IDENTIFIERS_MARKER
+    {
         return Ok(Found::Reload(format!(
             "{BENCH_DB} holds other data ({marker:?})"
         )));
@@ -715,78 +797,145 @@ fn inspect_database(
             "migrating the existing data failed ({e:#})"
         )));
     }
+    let large = format!("{LARGE_PREFIX}{LARGE}");
     let counts = pg.exec_sql(
         port,
         BENCH_DB,
         &format!(
             "SELECT (SELECT count(*) FROM platform.tenants WHERE code ~ '^{TENANT_PREFIX}[0-9]+$') \
-                 || ' ' || count(*) || ' ' || count(*) FILTER (WHERE p.cnic_bidx IS NULL) \
+                 || ' ' || count(*) FILTER (WHERE t.code <> '{large}') \
+                 || ' ' || count(*) FILTER (WHERE t.code <> '{large}' AND p.cnic_bidx IS NULL) \
+                 || ' ' || count(*) FILTER (WHERE t.code = '{large}') \
+                 || ' ' || count(*) FILTER (WHERE t.code = '{large}' AND p.cnic_bidx IS NULL) \
                FROM clinic.patients p JOIN platform.tenants t ON t.id = p.tenant_id \
-              WHERE t.code ~ '^{TENANT_PREFIX}[0-9]+$';"
+              WHERE t.code ~ '^{TENANT_PREFIX}[0-9]+$' OR t.code = '{large}';"
         ),
     )?;
-    let wanted = format!("{TENANTS} {}", TENANTS * PATIENTS);
-    let missing = counts
-        .rsplit_once(' ')
-        .filter(|(rows, _)| *rows == wanted)
-        .and_then(|(_, missing)| missing.parse().ok());
-    Ok(match missing {
-        Some(missing) => Found::Rows { missing, marker },
+    Ok(match parse_counts(&marker, &counts) {
+        Some(c) => Found::Rows(c),
         None => Found::Reload(format!(
-            "{BENCH_DB} has {counts:?} bench tenants/patients/patients without CNIC, \
-             expected {wanted:?} and any"
+            "{BENCH_DB} has {counts:?} bench tenants/patients/without CNIC/large clinic/without \
+             CNIC, expected {TENANTS} {} and any",
+            TENANTS * PATIENTS
         )),
     })
 }
 
-/// Some names so that rows look like the real thing (the planner does not care).
-const FEMALE: &[&str] = &[
-    "Ayesha", "Fatima", "Zainab", "Maryam", "Sana", "Hira", "Amna", "Khadija", "Rabia", "Nadia",
-    "Saima", "Bushra", "Iqra", "Mehwish", "Farah", "Noor",
-];
-const MALE: &[&str] = &[
-    "Muhammad", "Ahmed", "Ali", "Hassan", "Usman", "Bilal", "Imran", "Tariq", "Kamran", "Zubair",
-    "Faisal", "Asif", "Naveed", "Shahid", "Adnan", "Omar",
-];
-const FAMILY: &[&str] = &[
-    "Khan", "Ahmed", "Malik", "Hussain", "Qureshi", "Siddiqui", "Sheikh", "Chaudhry", "Butt",
-    "Raza", "Iqbal", "Javed", "Aslam", "Mirza", "Abbasi", "Baig",
-];
+/// `SELECT n, p` (bigint) of the patients `1..=patients` of the clinics `lo..=hi`.
+fn patients_source(lo: u32, hi: u32, patients: u32) -> String {
+    format!(
+        "SELECT n::bigint AS n, p::bigint AS p \
+           FROM generate_series({lo}, {hi}) AS n, generate_series(1, {patients}) AS p"
+    )
+}
 
-fn sql_text_array(items: &[&str]) -> String {
-    let quoted: Vec<String> = items.iter().map(|s| format!("'{s}'")).collect();
-    format!("ARRAY[{}]", quoted.join(", "))
+/// Inserts the patients of `source` ([`patients_source`]), named from the list.
+fn insert_patients_sql(list: &NameList, source: &str) -> String {
+    format!(
+        "INSERT INTO clinic.patients
+       (tenant_id, id, mr_number, full_name, father_or_husband_name, sex, date_of_birth)
+SELECT {tenant}, {patient}, 'MR-' || lpad(nm.p::text, 6, '0'),
+       nm.full_name, nm.relative, nm.sex, nm.date_of_birth
+  FROM ({select}) AS nm;
+",
+        tenant = tenant_uuid_sql("nm.n"),
+        patient = patient_uuid_sql("nm.n", "nm.p"),
+        select = names::names_select_sql(list, source),
+    )
 }
 
 /// One chunk of the load: tenants `lo..=hi` and their patients.
-fn load_chunk_sql(lo: u32, hi: u32) -> String {
-    let female = sql_text_array(FEMALE);
-    let male = sql_text_array(MALE);
-    let family = sql_text_array(FAMILY);
-    let (nf, nm, nfam) = (FEMALE.len(), MALE.len(), FAMILY.len());
+fn load_chunk_sql(list: &NameList, lo: u32, hi: u32) -> String {
     format!(
         "BEGIN;
-INSERT INTO platform.tenants (id, code, name)
-SELECT {tenant}, 'bench' || n, 'Bench Clinic ' || n
+{names}INSERT INTO platform.tenants (id, code, name)
+SELECT {tenant}, '{TENANT_PREFIX}' || n, 'Bench Clinic ' || n
   FROM generate_series({lo}, {hi}) AS n;
-INSERT INTO clinic.patients
-       (tenant_id, id, mr_number, full_name, father_or_husband_name, sex, date_of_birth)
-SELECT {tenant},
-       {patient},
-       'MR-' || lpad(p::text, 6, '0'),
-       CASE WHEN p % 2 = 0 THEN ({female})[1 + (n * 7 + p) % {nf}]
-            ELSE ({male})[1 + (n * 7 + p) % {nm}] END
-         || ' ' || ({family})[1 + (n * 13 + p * 3) % {nfam}],
-       ({male})[1 + (n * 5 + p * 11) % {nm}] || ' ' || ({family})[1 + (n * 13 + p * 3) % {nfam}],
-       CASE WHEN p % 97 = 0 THEN 'other' WHEN p % 2 = 0 THEN 'female' ELSE 'male' END,
-       CASE WHEN p % 20 = 0 THEN NULL
-            ELSE date '1940-01-01' + ((n * 7919 + p * 104729) % 30000) END
-  FROM generate_series({lo}, {hi}) AS n, generate_series(1, {PATIENTS}) AS p;
+{insert}COMMIT;
+",
+        names = names::names_table_sql(list),
+        tenant = tenant_uuid_sql("n"),
+        insert = insert_patients_sql(list, &patients_source(lo, hi, PATIENTS)),
+    )
+}
+
+/// Gives the patients of bench`lo`..bench`hi` the names of the list, as a
+/// fresh load would (for databases loaded before it).
+fn rename_chunk_sql(list: &NameList, lo: u32, hi: u32) -> String {
+    format!(
+        "BEGIN;
+{names}UPDATE clinic.patients pt
+   SET full_name = nm.full_name, father_or_husband_name = nm.relative
+  FROM ({select}) AS nm
+ WHERE pt.tenant_id = {tenant} AND pt.id = {patient}
+   AND (pt.full_name, pt.father_or_husband_name) IS DISTINCT FROM (nm.full_name, nm.relative);
 COMMIT;
 ",
-        tenant = tenant_uuid_sql("n"),
-        patient = patient_uuid_sql("n", "p"),
+        names = names::names_table_sql(list),
+        select = names::names_select_sql(list, &patients_source(lo, hi, PATIENTS)),
+        tenant = tenant_uuid_sql("nm.n"),
+        patient = patient_uuid_sql("nm.n", "nm.p"),
     )
+}
+
+/// The large clinic `benchxl0` and its patients, replacing any partial load.
+fn load_large_sql(list: &NameList) -> String {
+    let tenant = tenant_uuid(LARGE);
+    format!(
+        "BEGIN;
+{names}DELETE FROM clinic.patients WHERE tenant_id = '{tenant}';
+INSERT INTO platform.tenants (id, code, name)
+VALUES ('{tenant}', '{LARGE_PREFIX}{LARGE}', 'Bench Large Clinic')
+ON CONFLICT (id) DO NOTHING;
+{insert}COMMIT;
+",
+        names = names::names_table_sql(list),
+        insert = insert_patients_sql(list, &patients_source(LARGE, LARGE, LARGE_PATIENTS)),
+    )
+}
+
+/// Chunks of 100 clinics through `sql`, with progress.
+fn by_chunks(owner: &PgUrl, what: &str, sql: impl Fn(u32, u32) -> String) -> Result<()> {
+    const CHUNK: u32 = 100;
+    let start = Instant::now();
+    let mut lo = 1;
+    while lo <= TENANTS {
+        let hi = (lo + CHUNK - 1).min(TENANTS);
+        let t = Instant::now();
+        owner
+            .psql(&sql(lo, hi))
+            .with_context(|| format!("{what} tenants {lo}-{hi} failed"))?;
+        util::note(format!(
+            "  tenants {lo:>4}-{hi:<4} {:>9} patients  ({}; {} so far)",
+            group_thousands(u64::from(hi) * u64::from(PATIENTS)),
+            util::fmt_duration(t.elapsed()),
+            util::fmt_duration(start.elapsed())
+        ));
+        lo = hi + 1;
+    }
+    Ok(())
+}
+
+fn rename_patients(owner: &PgUrl, list: &NameList) -> Result<()> {
+    by_chunks(owner, "renaming the patients of", |lo, hi| {
+        rename_chunk_sql(list, lo, hi)
+    })
+}
+
+fn load_large(owner: &PgUrl, list: &NameList) -> Result<()> {
+    let t = Instant::now();
+    util::note(format!(
+        "loading the large clinic {LARGE_PREFIX}{LARGE} with {} patients…",
+        group_thousands(u64::from(LARGE_PATIENTS))
+    ));
+    owner
+        .psql(&load_large_sql(list))
+        .context("loading the large clinic failed")?;
+    util::ok(format!(
+        "large clinic loaded in {}",
+        util::fmt_duration(t.elapsed())
+    ));
+    Ok(())
 }
 
 fn load_database(
@@ -796,6 +945,7 @@ fn load_database(
     bin: &Path,
     env: &BTreeMap<String, String>,
     owner: &PgUrl,
+    list: &NameList,
 ) -> Result<()> {
     let start = Instant::now();
     util::note(format!("recreating database {BENCH_DB}"));
@@ -806,24 +956,10 @@ fn load_database(
         "loading {TENANTS} tenants and {} patients as {OWNER_ROLE}…",
         group_thousands(u64::from(TENANTS * PATIENTS))
     ));
-    const CHUNK: u32 = 100;
-    let mut lo = 1;
-    while lo <= TENANTS {
-        let hi = (lo + CHUNK - 1).min(TENANTS);
-        let t = Instant::now();
-        owner
-            .psql(&load_chunk_sql(lo, hi))
-            .with_context(|| format!("loading tenants {lo}-{hi} failed"))?;
-        util::note(format!(
-            "  tenants {lo:>4}-{hi:<4} {:>9} patients  ({}; {} so far)",
-            group_thousands(u64::from(hi) * u64::from(PATIENTS)),
-            util::fmt_duration(t.elapsed()),
-            util::fmt_duration(start.elapsed())
-        ));
-        lo = hi + 1;
-    }
+    by_chunks(owner, "loading", |lo, hi| load_chunk_sql(list, lo, hi))?;
+    load_large(owner, list)?;
     // Rows complete: an interrupted fill resumes instead of reloading.
-    mark_database(owner, LOAD_MARKER)?;
+    mark_database(owner, ROWS_MARKER)?;
     util::ok(format!(
         "rows loaded in {}",
         util::fmt_duration(start.elapsed())
@@ -837,8 +973,9 @@ fn load_database(
 }
 
 /// Gives every bench patient without one a CNIC, phone and address (see
-/// [`search_cnic`]) through the release binary, which holds the keys; then
-/// VACUUM (ANALYZE), since every row was rewritten, and the final marker.
+/// [`search_cnic`]) through the release binary, which holds the keys, in
+/// bench1..bench1000 and in the large clinic; then VACUUM (ANALYZE), since
+/// rows were rewritten, and the final marker.
 fn fill_identifiers(
     ctx: &Ctx,
     bin: &Path,
@@ -850,12 +987,14 @@ fn fill_identifiers(
         "encrypting CNIC, phone and address with `healipro demo fill-identifiers` \
          (the blind indexes need the server's keys)…",
     );
-    let mut cmd = server_cmd(ctx, bin, env);
-    cmd.args(["demo", "fill-identifiers", "--tenant-prefix", TENANT_PREFIX]);
-    util::run(&mut cmd).context(
-        "filling the identifiers failed; run the bench again to resume, or with --reload \
-         (a replaced .healipro/server.key cannot unwrap the keys of existing bench data)",
-    )?;
+    for prefix in [TENANT_PREFIX, LARGE_PREFIX] {
+        let mut cmd = server_cmd(ctx, bin, env);
+        cmd.args(["demo", "fill-identifiers", "--tenant-prefix", prefix]);
+        util::run(&mut cmd).context(
+            "filling the identifiers failed; run the bench again to resume, or with --reload \
+             (a replaced .healipro/server.key cannot unwrap the keys of existing bench data)",
+        )?;
+    }
     let filled = start.elapsed();
     let t = Instant::now();
     util::note("VACUUM (ANALYZE) on the loaded tables…");
@@ -888,7 +1027,8 @@ fn prepare_users(
     k: u32,
 ) -> Result<String> {
     util::step(format!(
-        "preparing user `{BENCH_USER}` (operator) in tenants bench1..bench{k}"
+        "preparing user `{BENCH_USER}` (operator) in tenants bench1..bench{k} and {}",
+        clinic_code(LARGE)
     ));
     let password = util::random_hex32();
     let mut cmd = server_cmd(ctx, bin, env);
@@ -926,18 +1066,20 @@ fn prepare_users(
     util::note(String::from_utf8_lossy(&out.stdout).trim());
 
     let first = tenant_uuid(1);
+    let large = tenant_uuid(LARGE);
     let bench_tenants = tenant_uuid_sql("n");
     let copied = owner.psql(&format!(
         "BEGIN;
 DELETE FROM clinic.sessions
- WHERE tenant_id IN (SELECT {bench_tenants} FROM generate_series(1, {TENANTS}) AS n);
+ WHERE tenant_id IN (SELECT {bench_tenants} FROM generate_series(1, {TENANTS}) AS n)
+    OR tenant_id = '{large}';
 WITH src AS (
     SELECT username, display_name, password_hash, roles
       FROM clinic.users WHERE tenant_id = '{first}' AND username = '{BENCH_USER}'
 ), up AS (
     INSERT INTO clinic.users (tenant_id, username, display_name, password_hash, roles, active)
     SELECT {bench_tenants}, src.username, src.display_name, src.password_hash, src.roles, true
-      FROM generate_series(2, {k}) AS n, src
+      FROM (SELECT n FROM generate_series(2, {k}) AS n UNION ALL SELECT {LARGE}) AS t(n), src
     ON CONFLICT (tenant_id, username) DO UPDATE
        SET password_hash = EXCLUDED.password_hash, roles = EXCLUDED.roles, active = true
     RETURNING 1
@@ -1275,6 +1417,15 @@ struct BenchSession {
     cookie: String,
 }
 
+/// The clinic code of bench clinic `n`: `bench<n>`, or the large clinic's.
+fn clinic_code(n: u32) -> String {
+    if n == LARGE {
+        format!("{LARGE_PREFIX}{n}")
+    } else {
+        format!("{TENANT_PREFIX}{n}")
+    }
+}
+
 /// Signs `bench` in once in each tenant of `tenants` (bench<n>).
 fn login_all(
     target: &Endpoint,
@@ -1287,11 +1438,21 @@ fn login_all(
         tenants.start(),
         tenants.end()
     ));
+    login_each(target, tenants, password)
+}
+
+/// Signs `bench` in once in each of the bench clinics `tenants`.
+fn login_each(
+    target: &Endpoint,
+    tenants: impl IntoIterator<Item = u32>,
+    password: &str,
+) -> Result<Vec<BenchSession>> {
     let start = Instant::now();
     let mut conn = HttpConn::new(target);
-    let mut sessions = Vec::with_capacity(k);
+    let mut sessions = Vec::new();
     for n in tenants {
-        let form = format!("clinic_code=bench{n}&username={BENCH_USER}&password={password}");
+        let code = clinic_code(n);
+        let form = format!("clinic_code={code}&username={BENCH_USER}&password={password}");
         let mut tries = 0;
         let resp = loop {
             let resp = conn.post_form(LOGIN_PATH, &form, None, true)?;
@@ -1311,7 +1472,7 @@ fn login_all(
         };
         if !(200..300).contains(&resp.status) {
             bail!(
-                "login to bench{n} answered HTTP {}: {}",
+                "login to {code} answered HTTP {}: {}",
                 resp.status,
                 resp.body_text()
             );
@@ -1324,7 +1485,7 @@ fn login_all(
             .map(|(_, v)| v.to_string())
             .ok_or_else(|| {
                 anyhow!(
-                    "login to bench{n} answered HTTP {} without a {SESSION_COOKIE} cookie",
+                    "login to {code} answered HTTP {} without a {SESSION_COOKIE} cookie",
                     resp.status
                 )
             })?;
@@ -1334,7 +1495,8 @@ fn login_all(
         });
     }
     util::ok(format!(
-        "{k} session(s) in {}",
+        "{} session(s) in {}",
+        sessions.len(),
         util::fmt_duration(start.elapsed())
     ));
     Ok(sessions)
@@ -2254,56 +2416,74 @@ const SEARCH_PATH: &str = "/api/patients/list";
 /// The rows the server's search fetches: a page of 25 and one more, to know
 /// whether another page exists (`PAGE_SIZE` in core/src/patients/model.rs).
 const SEARCH_LIMIT: u32 = 26;
-/// Patients searched for, each by CNIC and by phone: pgbench runs one
-/// script per patient (literal values: its variables hold only numbers) and
-/// takes at most 128 scripts. The HTTP side searches the same patients.
+/// The patients the server returns per page.
+const SEARCH_PAGE: usize = 25;
+/// Patients searched for, each by CNIC, by phone and by name: pgbench runs
+/// one script per patient (literal values: its variables hold only numbers)
+/// and takes at most 128 scripts. The HTTP side searches the same patients.
 const SEARCH_SAMPLE: u32 = 128;
 /// The server's p95 (measured at the client, TLS included) must stay below this.
 const SEARCH_BUDGET_MS: f64 = 50.0;
+/// The index a name search must use (migration 0011).
+const NAME_INDEX: &str = "patients_tenant_name_trgm";
 
 #[derive(Parser, Debug)]
 #[command(
     name = "cargo xtask bench search",
-    about = "CNIC and phone lookups through the blind indexes at 1,000 tenants x 1,000 \
-             patients: pgbench running the server's search select with real blind-index \
+    about = "CNIC, phone and name lookups at 1,000 tenants x 1,000 patients and in one \
+             clinic of 200,000 patients: pgbench running the server's search SQL with real \
              values against the server's POST /api/patients/list; p50/p95/p99 of both; \
-             budget server p95 < 50 ms. 128 patients of the logged-in tenants are searched \
-             for, each by CNIC and by phone"
+             budget server p95 < 50 ms. 128 patients of the logged-in tenants (and 128 of \
+             the large clinic) are searched for, each by CNIC, by phone and by a name typed \
+             with another spelling, an initial or a typo"
 )]
 struct SearchArgs {
     #[command(flatten)]
     load: Clients,
     #[command(flatten)]
     common: CommonArgs,
+    /// Which data: `clinics` (1,000 x 1,000), `large` (the 200,000-patient clinic) or `all`.
+    #[arg(long, default_value = "all", value_parser = ["all", "clinics", "large"])]
+    data: String,
+    /// Which lookups: a comma-separated list of `cnic`, `phone`, `name`.
+    #[arg(long, default_value = "cnic,phone,name")]
+    lookups: String,
 }
 
-/// An identifier searched for exactly, through its blind index.
-#[derive(Clone, Copy)]
+/// A search the front desk makes.
+#[derive(Clone, Copy, Debug, PartialEq)]
 enum Lookup {
+    /// Exactly, through the blind index.
     Cnic,
     Phone,
+    /// By name, forgiving spelling (`clinic.patient_name_matches`).
+    Name,
 }
 
 impl Lookup {
+    const ALL: [Lookup; 3] = [Lookup::Cnic, Lookup::Phone, Lookup::Name];
+
     fn label(self) -> &'static str {
         match self {
             Lookup::Cnic => "CNIC",
             Lookup::Phone => "phone",
+            Lookup::Name => "name",
         }
     }
 
-    /// What the front desk types to find patient `p` of bench`n`.
-    fn query(self, n: u32, p: u32) -> String {
+    /// What the front desk types to find `s`.
+    fn query(self, s: &Sampled) -> String {
         match self {
-            Lookup::Cnic => search_cnic(n, p),
-            Lookup::Phone => search_phone(n, p),
+            Lookup::Cnic => search_cnic(s.tenant, s.patient),
+            Lookup::Phone => search_phone(s.tenant, s.patient),
+            Lookup::Name => s.typed.clone(),
         }
     }
 
     fn column(self) -> &'static str {
         match self {
             Lookup::Cnic => "cnic_bidx",
-            Lookup::Phone => "phone_bidx",
+            Lookup::Phone | Lookup::Name => "phone_bidx",
         }
     }
 
@@ -2311,8 +2491,34 @@ impl Lookup {
         match self {
             Lookup::Cnic => "patients_tenant_cnic_bidx",
             Lookup::Phone => "patients_tenant_phone_bidx",
+            Lookup::Name => NAME_INDEX,
         }
     }
+}
+
+/// `cnic,phone` → the lookups, in the order of [`Lookup::ALL`].
+fn parse_lookups(list: &str) -> Result<Vec<Lookup>> {
+    let wanted: Vec<&str> = list
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect();
+    for w in &wanted {
+        if !Lookup::ALL
+            .iter()
+            .any(|l| l.label().eq_ignore_ascii_case(w))
+        {
+            bail!("unknown lookup {w:?} (cnic, phone, name)");
+        }
+    }
+    let out: Vec<Lookup> = Lookup::ALL
+        .into_iter()
+        .filter(|l| wanted.iter().any(|w| l.label().eq_ignore_ascii_case(w)))
+        .collect();
+    if out.is_empty() {
+        bail!("no lookups chosen (cnic, phone, name)");
+    }
+    Ok(out)
 }
 
 /// The CNIC (13 digits) `healipro demo fill-identifiers` gives patient `p`
@@ -2322,46 +2528,70 @@ fn search_cnic(n: u32, p: u32) -> String {
     format!("3{n:05}{p:07}")
 }
 
-/// The mobile number (national, 11 digits) of patient `p` of bench`n`.
+/// The mobile number (national, 11 digits) of patient `p` of bench`n`; from
+/// p = 100,000 on (the large clinic) the clinic gets one digit less.
 fn search_phone(n: u32, p: u32) -> String {
-    format!("03{n:04}{p:05}")
+    if p <= 99_999 {
+        format!("03{n:04}{p:05}")
+    } else {
+        format!("03{n:03}{p:06}")
+    }
 }
 
-/// A patient searched for, with its blind indexes (hex) read from the database.
+/// A patient searched for: blind indexes (hex) and name read from the
+/// database, and the name the front desk types for them.
 struct Sampled {
     tenant: u32,
     patient: u32,
     cnic_bidx: String,
     phone_bidx: String,
+    full_name: String,
+    /// `clinic.normalize_name(full_name)`.
+    name_norm: String,
+    /// Typed, lowercase (as `PatientQuery::parse` hands it on).
+    typed: String,
+    /// `clinic.normalize_name(typed)`, what the server's `names::normalize` gives.
+    typed_norm: String,
+    typed_kind: Typed,
 }
+
+use names::Typed;
 
 impl Sampled {
     fn bidx(&self, lookup: Lookup) -> &str {
         match lookup {
             Lookup::Cnic => &self.cnic_bidx,
-            Lookup::Phone => &self.phone_bidx,
+            Lookup::Phone | Lookup::Name => &self.phone_bidx,
         }
+    }
+
+    fn label(&self) -> String {
+        format!("{} patient {}", clinic_code(self.tenant), self.patient)
     }
 }
 
-/// [`SEARCH_SAMPLE`] patients: tenants 1..=k in turn, a random patient of each.
-fn sample_patients(k: u32) -> Vec<(u32, u32)> {
+/// [`SEARCH_SAMPLE`] patients: `tenants` in turn, a random patient (of
+/// `1..=patients`) of each.
+fn sample_patients(tenants: &[u32], patients: u32) -> Vec<(u32, u32)> {
     let mut rng = rand::thread_rng();
-    (0..SEARCH_SAMPLE)
-        .map(|i| (1 + i % k, rng.gen_range(1..=PATIENTS)))
+    (0..SEARCH_SAMPLE as usize)
+        .map(|i| (tenants[i % tenants.len()], rng.gen_range(1..=patients)))
         .collect()
 }
 
-/// The blind indexes of the sampled patients, read as the owner (the bench
-/// cannot compute them: the keys are the server's).
-fn blind_indexes(owner: &PgUrl, sample: &[(u32, u32)]) -> Result<Vec<Sampled>> {
+/// The sampled patients' blind indexes and names, read as the owner (the
+/// bench cannot compute blind indexes: the keys are the server's), and the
+/// names typed for them, with their canonical forms by the database's
+/// `clinic.normalize_name` (the twin of the server's `names::normalize`).
+fn read_sample(owner: &PgUrl, list: &NameList, sample: &[(u32, u32)]) -> Result<Vec<Sampled>> {
     let values: Vec<String> = sample
         .iter()
         .enumerate()
         .map(|(i, (n, p))| format!("({i}, {n}, {p})"))
         .collect();
     let out = owner.psql(&format!(
-        "SELECT v.i, encode(p.cnic_bidx, 'hex'), encode(p.phone_bidx, 'hex')
+        "SELECT v.i, encode(p.cnic_bidx, 'hex'), encode(p.phone_bidx, 'hex'), p.full_name,
+                p.name_norm
            FROM (VALUES {}) AS v(i, n, p)
            JOIN clinic.patients p ON p.tenant_id = {} AND p.id = {}
           WHERE p.cnic_bidx IS NOT NULL AND p.phone_bidx IS NOT NULL
@@ -2370,17 +2600,27 @@ fn blind_indexes(owner: &PgUrl, sample: &[(u32, u32)]) -> Result<Vec<Sampled>> {
         tenant_uuid_sql("v.n"),
         patient_uuid_sql("v.n", "v.p")
     ))?;
-    let rows: Vec<Sampled> = out
+    let mut rows: Vec<Sampled> = out
         .lines()
         .filter_map(|line| {
-            let mut f = line.split('|');
-            let i: usize = f.next()?.trim().parse().ok()?;
+            let f: Vec<&str> = line.split('|').collect();
+            let [i, cnic, phone, full_name, name_norm] = f[..] else {
+                return None;
+            };
+            let i: usize = i.trim().parse().ok()?;
             let (n, p) = *sample.get(i)?;
+            let (typed, typed_kind) =
+                names::typed_name(list, full_name, Typed::ALL[i % Typed::ALL.len()]);
             Some(Sampled {
                 tenant: n,
                 patient: p,
-                cnic_bidx: f.next()?.trim().to_string(),
-                phone_bidx: f.next()?.trim().to_string(),
+                cnic_bidx: cnic.trim().to_string(),
+                phone_bidx: phone.trim().to_string(),
+                full_name: full_name.to_string(),
+                name_norm: name_norm.to_string(),
+                typed,
+                typed_norm: String::new(),
+                typed_kind,
             })
         })
         .collect();
@@ -2391,6 +2631,22 @@ fn blind_indexes(owner: &PgUrl, sample: &[(u32, u32)]) -> Result<Vec<Sampled>> {
             rows.len(),
             sample.len()
         );
+    }
+    let typed: Vec<String> = rows
+        .iter()
+        .enumerate()
+        .map(|(i, s)| format!("({i}, {})", names::sql_quote(&s.typed)))
+        .collect();
+    let out = owner.psql(&format!(
+        "SELECT v.i, clinic.normalize_name(v.t) FROM (VALUES {}) AS v(i, t) ORDER BY v.i;",
+        typed.join(", ")
+    ))?;
+    for line in out.lines() {
+        if let Some((i, norm)) = line.split_once('|') {
+            if let Some(s) = i.trim().parse().ok().and_then(|i: usize| rows.get_mut(i)) {
+                s.typed_norm = norm.to_string();
+            }
+        }
     }
     Ok(rows)
 }
@@ -2405,72 +2661,102 @@ fn search_select(lookup: Lookup, tenant: &str, limit: &str, offset: &str, bidx: 
     )
 }
 
+/// The server's name search (repo::search_names), its parameters given as SQL.
+fn name_select(tenant: &str, typed: &str, norm: &str, limit: &str, offset: &str) -> String {
+    format!(
+        "SELECT {PATIENT_COLUMNS} FROM clinic.patient_name_matches({typed}, {norm}, {limit}, \
+         {offset}) AS m JOIN clinic.patients ON tenant_id = {tenant} AND id = m.patient_id \
+         ORDER BY m.rank"
+    )
+}
+
+/// The select pgbench runs to search `s` by `lookup`, with real values.
+fn lookup_select(lookup: Lookup, s: &Sampled) -> String {
+    let tenant = format!("'{}'::uuid", tenant_uuid(s.tenant));
+    match lookup {
+        Lookup::Name => name_select(
+            &tenant,
+            &names::sql_quote(&s.typed),
+            &names::sql_quote(&s.typed_norm),
+            &SEARCH_LIMIT.to_string(),
+            "0",
+        ),
+        _ => {
+            let bidx = format!("'\\x{}'::bytea", s.bidx(lookup));
+            search_select(lookup, &tenant, &SEARCH_LIMIT.to_string(), "0", &bidx)
+        }
+    }
+}
+
 /// The pgbench script searching for one patient: the server's transaction
 /// with the real values.
 fn search_script(lookup: Lookup, s: &Sampled) -> String {
     let tenant = format!("'{}'::uuid", tenant_uuid(s.tenant));
-    let bidx = format!("'\\x{}'::bytea", s.bidx(lookup));
-    pgbench_transaction(
-        &tenant,
-        &search_select(lookup, &tenant, &SEARCH_LIMIT.to_string(), "0", &bidx),
-    )
+    pgbench_transaction(&tenant, &lookup_select(lookup, s))
 }
 
-/// The HTTP requests searching for the sampled patients.
+/// The HTTP requests searching for the sampled patients; `expect[i]` is the
+/// id the answer for `sample[i]` must contain (the patient itself, or for
+/// names the first patient the SQL ranks).
 fn search_probes(
     lookup: Lookup,
     sample: &[Sampled],
+    expect: &[String],
     sessions: &[BenchSession],
 ) -> Result<Vec<SearchProbe>> {
     sample
         .iter()
-        .map(|s| {
+        .zip(expect)
+        .map(|(s, expect)| {
             let session = sessions
                 .iter()
                 .position(|x| x.tenant == s.tenant)
-                .ok_or_else(|| anyhow!("no session in bench{}", s.tenant))?;
+                .ok_or_else(|| anyhow!("no session in {}", clinic_code(s.tenant)))?;
             Ok(SearchProbe {
                 session,
-                form: format!("query={}&page=0", lookup.query(s.tenant, s.patient)),
-                expect: patient_uuid(s.tenant, s.patient),
-                label: format!(
-                    "bench{} patient {} by {}",
-                    s.tenant,
-                    s.patient,
-                    lookup.label()
-                ),
+                form: format!("query={}&page=0", names::form_encode(&lookup.query(s))),
+                expect: expect.clone(),
+                label: format!("{} by {} {:?}", s.label(), lookup.label(), lookup.query(s)),
             })
         })
         .collect()
 }
 
-/// Functional checks before measuring: every search finds exactly its
-/// patient with the identifiers decrypted, another tenant's CNIC finds
-/// nothing, and pgbench's select finds the row as the runtime role.
+/// Functional checks of the CNIC and phone searches before measuring: every
+/// search finds exactly its patient with the identifiers decrypted, another
+/// tenant's CNIC finds nothing, and pgbench's select finds the row as the
+/// runtime role.
 fn check_searches(
     app: &PgUrl,
     target: &Endpoint,
+    sessions: &[BenchSession],
     sample: &[Sampled],
-    searches: &[(Lookup, Arc<Reads>)],
+    lookups: &[Lookup],
 ) -> Result<()> {
-    util::step("checking the searches before measuring");
+    util::step("checking the CNIC and phone searches before measuring");
     let mut conn = HttpConn::new(target);
     let mut checked = 0;
-    for (lookup, reads) in searches {
-        let ReadKind::Search(probes) = &reads.kind else {
-            continue;
-        };
-        for (probe, s) in probes.iter().zip(sample) {
-            let session = &reads.sessions[probe.session];
-            let resp = conn.post_form(SEARCH_PATH, &probe.form, Some(&session.cookie), false)?;
+    let session_of = |n: u32| {
+        sessions
+            .iter()
+            .find(|x| x.tenant == n)
+            .ok_or_else(|| anyhow!("no session in {}", clinic_code(n)))
+    };
+    for lookup in lookups.iter().filter(|l| **l != Lookup::Name) {
+        for s in sample {
+            let session = session_of(s.tenant)?;
+            let query = lookup.query(s);
+            let form = format!("query={query}&page=0");
+            let resp = conn.post_form(SEARCH_PATH, &form, Some(&session.cookie), false)?;
             let json: serde_json::Value = serde_json::from_slice(&resp.body)
                 .ok()
                 .filter(|_| resp.status == 200)
                 .ok_or_else(|| {
                     anyhow!(
-                        "searching {} answered HTTP {}: {} (a replaced .healipro/server.key \
+                        "searching {} by {} answered HTTP {}: {} (a replaced .healipro/server.key \
                          cannot read existing bench data: --reload)",
-                        probe.label,
+                        s.label(),
+                        lookup.label(),
                         resp.status,
                         resp.body_text()
                     )
@@ -2478,7 +2764,7 @@ fn check_searches(
             let cnic = search_cnic(s.tenant, s.patient);
             let phone = search_phone(s.tenant, s.patient);
             let want = (
-                probe.expect.as_str(),
+                patient_uuid(s.tenant, s.patient),
                 format!("{}-{}-{}", &cnic[..5], &cnic[5..12], &cnic[12..]),
                 format!("{}-{}", &phone[..4], &phone[4..]),
             );
@@ -2487,7 +2773,7 @@ fn check_searches(
                     .iter()
                     .map(|p| {
                         (
-                            p["id"].as_str().unwrap_or_default(),
+                            p["id"].as_str().unwrap_or_default().to_string(),
                             p["cnic"].as_str().unwrap_or_default().to_string(),
                             p["phone"].as_str().unwrap_or_default().to_string(),
                         )
@@ -2496,14 +2782,17 @@ fn check_searches(
             });
             if found.as_deref() != Some(std::slice::from_ref(&want)) {
                 bail!(
-                    "searching {} ({}) did not answer exactly that patient: {}",
-                    probe.label,
-                    lookup.query(s.tenant, s.patient),
+                    "searching {} by {} ({query}) did not answer exactly that patient: {}",
+                    s.label(),
+                    lookup.label(),
                     resp.body_text()
                 );
             }
             checked += 1;
         }
+    }
+    if checked == 0 {
+        return Ok(());
     }
     util::ok(format!(
         "{checked} searches each found exactly their patient, identifiers decrypted"
@@ -2512,186 +2801,574 @@ fn check_searches(
     let first = sample
         .first()
         .ok_or_else(|| anyhow!("no patients sampled"))?;
-    let (_, reads) = searches.first().ok_or_else(|| anyhow!("no searches"))?;
-    let session = reads
-        .sessions
-        .iter()
-        .find(|x| x.tenant == first.tenant)
-        .ok_or_else(|| anyhow!("no session in bench{}", first.tenant))?;
+    let session = session_of(first.tenant)?;
     let other = first.tenant % TENANTS + 1;
     let form = format!("query={}&page=0", search_cnic(other, first.patient));
     let resp = conn.post_form(SEARCH_PATH, &form, Some(&session.cookie), false)?;
     let json: serde_json::Value = serde_json::from_slice(&resp.body).unwrap_or_default();
     if resp.status != 200 || json["patients"].as_array().map(Vec::len) != Some(0) {
         bail!(
-            "bench{}'s search for a CNIC of bench{other} answered HTTP {}: {} (expected no patient)",
-            first.tenant,
+            "{}'s search for a CNIC of bench{other} answered HTTP {}: {} (expected no patient)",
+            clinic_code(first.tenant),
             resp.status,
             resp.body_text()
         );
     }
     util::ok(format!(
-        "bench{}'s search for a CNIC of bench{other} finds nobody",
-        first.tenant
+        "{}'s search for a CNIC of bench{other} finds nobody",
+        clinic_code(first.tenant)
     ));
 
-    for (lookup, _) in searches {
+    for lookup in lookups.iter().filter(|l| **l != Lookup::Name) {
         let tenant = format!("'{}'::uuid", tenant_uuid(first.tenant));
-        let bidx = format!("'\\x{}'::bytea", first.bidx(*lookup));
-        let select = search_select(*lookup, &tenant, &SEARCH_LIMIT.to_string(), "0", &bidx);
-        let found = rows_found(app, &tenant, &select)?;
+        let found = rows_found(app, &tenant, &lookup_select(*lookup, first))?;
         if found != "1" {
             bail!(
-                "pgbench's {} select found {found:?} rows for patient {} of bench{}, expected 1",
+                "pgbench's {} select found {found:?} rows for {}, expected 1",
                 lookup.label(),
-                first.patient,
-                first.tenant
+                first.label()
             );
         }
     }
     util::ok(format!(
-        "pgbench's selects find patient {} of bench{} as {APP_ROLE}",
-        first.patient, first.tenant
+        "pgbench's selects find {} as {APP_ROLE}",
+        first.label()
     ));
     Ok(())
+}
+
+/// What pgbench's name search returns for one sampled patient: the ids in
+/// rank order and their canonical names.
+#[derive(Debug, Default, Clone)]
+struct NameAnswer {
+    ids: Vec<String>,
+    norms: Vec<String>,
+}
+
+/// Whether a name search found the intended patient: the first answer has
+/// the patient's canonical name (for a partial name: starts with what was
+/// typed, canonically), and the patient is on the page unless the page is
+/// full of equally good names (a common name in a large clinic). `None` when
+/// it did, else why not.
+fn name_guard(s: &Sampled, a: &NameAnswer) -> Option<String> {
+    let good = |norm: &String| match s.typed_kind {
+        Typed::Partial => norm.starts_with(&s.typed_norm),
+        Typed::Variant | Typed::Typo => *norm == s.name_norm,
+    };
+    let me = patient_uuid(s.tenant, s.patient);
+    let Some(first) = a.norms.first() else {
+        return Some("nobody found".to_string());
+    };
+    let problem = if !good(first) {
+        format!("the first answer is {first:?}")
+    } else if a.ids.contains(&me) || a.norms.iter().all(good) {
+        return None;
+    } else {
+        format!("the patient is not among the first {} answers", a.ids.len())
+    };
+    Some(problem)
+}
+
+/// Runs pgbench's name selects once as the runtime role and returns each
+/// answer (all in one psql session, one transaction per search).
+fn name_answers(app: &PgUrl, sample: &[Sampled]) -> Result<Vec<NameAnswer>> {
+    let mut script = String::new();
+    for (i, s) in sample.iter().enumerate() {
+        let tenant = format!("'{}'::uuid", tenant_uuid(s.tenant));
+        script.push_str(&format!(
+            "BEGIN;
+SELECT clinic.set_tenant({tenant}) \\gset
+SELECT {i} || '|' || coalesce(string_agg(id::text, ',' ORDER BY ord), '') || '|'
+       || coalesce(string_agg(name_norm, ';' ORDER BY ord), '')
+  FROM (SELECT q.id, q.ord, p.name_norm
+          FROM (SELECT id, row_number() OVER () AS ord FROM ({select}) AS s) AS q
+          JOIN clinic.patients p ON p.tenant_id = {tenant} AND p.id = q.id) AS x;
+COMMIT;
+",
+            select = lookup_select(Lookup::Name, s)
+        ));
+    }
+    let out = app.psql(&script)?;
+    let mut answers = vec![NameAnswer::default(); sample.len()];
+    for line in out.lines() {
+        let f: Vec<&str> = line.splitn(3, '|').collect();
+        let [i, ids, norms] = f[..] else { continue };
+        let Some(a) = i
+            .trim()
+            .parse()
+            .ok()
+            .and_then(|i: usize| answers.get_mut(i))
+        else {
+            continue;
+        };
+        a.ids = ids
+            .split(',')
+            .filter(|x| !x.is_empty())
+            .map(str::to_string)
+            .collect();
+        a.norms = norms
+            .split(';')
+            .filter(|x| !x.is_empty())
+            .map(str::to_string)
+            .collect();
+    }
+    Ok(answers)
+}
+
+/// The name searches checked before measuring.
+struct NameCheck {
+    /// Per sampled patient, the id its HTTP answer must contain (the first
+    /// of the SQL answer).
+    expect: Vec<String>,
+    /// Searches that did not find their patient, or whose HTTP answer was
+    /// not the SQL's.
+    problems: Vec<String>,
+    /// The sample index of the slowest search in the check (for EXPLAIN).
+    slowest: usize,
+    /// Answers by kind of typing: (kind, searches, found).
+    by_kind: Vec<(Typed, usize, usize)>,
+}
+
+/// Name searches before measuring: pgbench's SQL finds the intended patient
+/// ([`name_guard`]), and the server answers the same patients in the same
+/// order (so both sides run the same search).
+fn check_names(
+    app: &PgUrl,
+    target: &Endpoint,
+    sessions: &[BenchSession],
+    sample: &[Sampled],
+) -> Result<NameCheck> {
+    util::step("checking the name searches before measuring");
+    let answers = name_answers(app, sample)?;
+    let mut problems = Vec::new();
+    let mut by_kind: Vec<(Typed, usize, usize)> = Typed::ALL.iter().map(|t| (*t, 0, 0)).collect();
+    let mut conn = HttpConn::new(target);
+    let mut slowest = (Duration::ZERO, 0);
+    for (i, (s, a)) in sample.iter().zip(&answers).enumerate() {
+        let guard = name_guard(s, a);
+        if let Some(k) = by_kind.iter_mut().find(|k| k.0 == s.typed_kind) {
+            k.1 += 1;
+            k.2 += usize::from(guard.is_none());
+        }
+        if let Some(why) = guard {
+            problems.push(format!(
+                "{} ({:?}, norm {:?}) typed {:?} ({}, norm {:?}): {why}",
+                s.label(),
+                s.full_name,
+                s.name_norm,
+                s.typed,
+                s.typed_kind.label(),
+                s.typed_norm
+            ));
+        }
+        let session = sessions
+            .iter()
+            .find(|x| x.tenant == s.tenant)
+            .ok_or_else(|| anyhow!("no session in {}", clinic_code(s.tenant)))?;
+        let form = format!("query={}&page=0", names::form_encode(&s.typed));
+        let t = Instant::now();
+        let resp = conn.post_form(SEARCH_PATH, &form, Some(&session.cookie), false)?;
+        let took = t.elapsed();
+        if took > slowest.0 {
+            slowest = (took, i);
+        }
+        let json: serde_json::Value = serde_json::from_slice(&resp.body)
+            .ok()
+            .filter(|_| resp.status == 200)
+            .ok_or_else(|| {
+                anyhow!(
+                    "searching {} by name {:?} answered HTTP {}: {}",
+                    s.label(),
+                    s.typed,
+                    resp.status,
+                    resp.body_text()
+                )
+            })?;
+        let ids: Vec<String> = json["patients"]
+            .as_array()
+            .map(|found| {
+                found
+                    .iter()
+                    .map(|p| p["id"].as_str().unwrap_or_default().to_string())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let sql: Vec<String> = a.ids.iter().take(SEARCH_PAGE).cloned().collect();
+        if ids != sql {
+            problems.push(format!(
+                "{} typed {:?}: the server answered {} patients {:?}…, pgbench's SQL {} {:?}…",
+                s.label(),
+                s.typed,
+                ids.len(),
+                ids.first(),
+                sql.len(),
+                sql.first()
+            ));
+        }
+    }
+    for (kind, n, found) in &by_kind {
+        if *n > 0 {
+            util::note(format!(
+                "  typed as {:<8} {found:>3} of {n:>3} found the patient (or as good a name)",
+                kind.label()
+            ));
+        }
+    }
+    if problems.is_empty() {
+        util::ok(format!(
+            "{} name searches found their patient; the server answers what pgbench's SQL does",
+            sample.len()
+        ));
+    } else {
+        for p in problems.iter().take(10) {
+            util::note(format!("  NOT OK: {p}"));
+        }
+        util::note(format!(
+            "{} of {} name searches have a problem (measured all the same)",
+            problems.len(),
+            sample.len()
+        ));
+    }
+    Ok(NameCheck {
+        expect: answers
+            .iter()
+            .map(|a| a.ids.first().cloned().unwrap_or_default())
+            .collect(),
+        problems,
+        slowest: slowest.1,
+        by_kind,
+    })
+}
+
+/// Replaces the SQL identifier `word` (not part of a longer name or a
+/// qualified one) by `with`: a SQL function's parameter names by `$n`.
+fn replace_identifier(sql: &str, word: &str, with: &str) -> String {
+    let ident = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '.' || c == '$';
+    let mut out = String::with_capacity(sql.len());
+    let mut rest = sql;
+    while let Some(at) = rest.find(word) {
+        let before = rest[..at].chars().next_back();
+        let after = rest[at + word.len()..].chars().next();
+        out.push_str(&rest[..at]);
+        if before.is_some_and(ident) || after.is_some_and(ident) {
+            out.push_str(word);
+        } else {
+            out.push_str(with);
+        }
+        rest = &rest[at + word.len()..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The body of `clinic.patient_name_matches` (as installed), with its
+/// parameters as `$1`..`$4`: what the name search runs inside the function,
+/// where EXPLAIN of the caller cannot see.
+fn name_matches_body(owner: &PgUrl) -> Result<String> {
+    let out = owner.psql(
+        "SELECT proargnames::text || E'\\x01' || prosrc FROM pg_proc
+          WHERE oid = 'clinic.patient_name_matches(text, text, bigint, bigint)'::regprocedure;",
+    )?;
+    let (args, body) = out
+        .split_once('\u{1}')
+        .ok_or_else(|| anyhow!("clinic.patient_name_matches not found: {out}"))?;
+    let args: Vec<&str> = args
+        .trim()
+        .trim_start_matches('{')
+        .trim_end_matches('}')
+        .split(',')
+        .collect();
+    let mut sql = body.trim().trim_end_matches(';').to_string();
+    for (i, a) in args.iter().take(4).enumerate() {
+        sql = replace_identifier(&sql, a.trim(), &format!("${}", i + 1));
+    }
+    Ok(sql)
+}
+
+/// One data set of the search benchmark.
+struct SearchData {
+    label: String,
+    sessions: Vec<BenchSession>,
+    sample: Vec<Sampled>,
+}
+
+/// One measured lookup.
+struct SearchResult {
+    data: usize,
+    lookup: Lookup,
+    a: PgbenchResult,
+    b: HttpResult,
+    plan: PlanCheck,
 }
 
 fn search(ctx: &Ctx, args: &[String]) -> Result<()> {
     let Some(opts) = parse_args::<SearchArgs>("search", args)? else {
         return Ok(());
     };
+    let lookups = parse_lookups(&opts.lookups)?;
     let total = Instant::now();
     let common = &opts.common;
     let clients = opts.load.clients;
     let duration = Duration::from_secs(common.seconds);
     let mut bench = prepare(ctx, common, common.tenants)?;
-    let (app, target) = (&bench.app, &bench.target);
+    let (app, owner, target) = (&bench.app, &bench.owner, &bench.target);
+    let list = NameList::load()?;
 
-    let sessions = login_all(target, 1..=common.tenants, &bench.password)?;
-    let sample = blind_indexes(&bench.owner, &sample_patients(common.tenants))?;
-    let searches = [Lookup::Cnic, Lookup::Phone]
-        .into_iter()
-        .map(|lookup| {
-            let probes = search_probes(lookup, &sample, &sessions)?;
-            let reads = Reads {
-                sessions: sessions.clone(),
-                kind: ReadKind::Search(probes),
-            };
-            Ok((lookup, Arc::new(reads)))
-        })
-        .collect::<Result<Vec<_>>>()?;
-    check_searches(app, target, &sample, &searches)?;
+    let mut data = Vec::new();
+    if opts.data != "large" {
+        let sessions = login_all(target, 1..=common.tenants, &bench.password)?;
+        let tenants: Vec<u32> = (1..=common.tenants).collect();
+        let sample = read_sample(owner, &list, &sample_patients(&tenants, PATIENTS))?;
+        data.push(SearchData {
+            label: format!(
+                "{TENANTS} tenants x {PATIENTS} patients ({} patients of {} logged-in tenants)",
+                sample.len(),
+                common.tenants
+            ),
+            sessions,
+            sample,
+        });
+    }
+    if opts.data != "clinics" {
+        util::step(format!(
+            "logging in `{BENCH_USER}` in {}",
+            clinic_code(LARGE)
+        ));
+        let sessions = login_each(target, [LARGE], &bench.password)?;
+        let sample = read_sample(owner, &list, &sample_patients(&[LARGE], LARGE_PATIENTS))?;
+        data.push(SearchData {
+            label: format!(
+                "one clinic of {} patients ({}; {} of its patients)",
+                group_thousands(u64::from(LARGE_PATIENTS)),
+                clinic_code(LARGE),
+                sample.len()
+            ),
+            sessions,
+            sample,
+        });
+    }
 
+    let name_body = if lookups.contains(&Lookup::Name) {
+        Some(name_matches_body(owner)?)
+    } else {
+        None
+    };
     let cpu = CpuProbe::new(&bench.pg, bench.server.pid());
-    let mut results = Vec::new();
-    for (lookup, reads) in &searches {
-        util::step(format!("{} lookups", lookup.label()));
-        let scripts: Vec<String> = sample.iter().map(|s| search_script(*lookup, s)).collect();
-        let name = format!("search-{}", lookup.label().to_ascii_lowercase());
-        let a = run_pgbench(ctx, app, &name, &scripts, clients, duration, &cpu)?;
-        let b = run_http(target, reads, clients, duration, &cpu)?;
-        results.push((*lookup, a, b));
+    let mut results: Vec<SearchResult> = Vec::new();
+    let mut name_checks: Vec<(usize, NameCheck)> = Vec::new();
+    let mut probes_for_plans = Vec::new();
+    for (d, set) in data.iter().enumerate() {
+        util::step(format!("data: {}", set.label));
+        check_searches(app, target, &set.sessions, &set.sample, &lookups)?;
+        let names = if lookups.contains(&Lookup::Name) {
+            Some(check_names(app, target, &set.sessions, &set.sample)?)
+        } else {
+            None
+        };
+        for lookup in &lookups {
+            util::step(format!("{} lookups, {}", lookup.label(), set.label));
+            let expect: Vec<String> = match (lookup, &names) {
+                (Lookup::Name, Some(check)) => check.expect.clone(),
+                _ => set
+                    .sample
+                    .iter()
+                    .map(|s| patient_uuid(s.tenant, s.patient))
+                    .collect(),
+            };
+            let reads = Arc::new(Reads {
+                sessions: set.sessions.clone(),
+                kind: ReadKind::Search(search_probes(
+                    *lookup,
+                    &set.sample,
+                    &expect,
+                    &set.sessions,
+                )?),
+            });
+            let scripts: Vec<String> = set
+                .sample
+                .iter()
+                .map(|s| search_script(*lookup, s))
+                .collect();
+            let name = format!(
+                "search-{}{}",
+                lookup.label().to_ascii_lowercase(),
+                if set.sessions.iter().any(|s| s.tenant == LARGE) {
+                    "-large"
+                } else {
+                    ""
+                }
+            );
+            let a = run_pgbench(ctx, app, &name, &scripts, clients, duration, &cpu)?;
+            let b = run_http(target, &reads, clients, duration, &cpu)?;
+            // EXPLAIN the slowest name search of the check, else the first patient.
+            let s = match (lookup, &names) {
+                (Lookup::Name, Some(check)) => &set.sample[check.slowest],
+                _ => &set.sample[0],
+            };
+            probes_for_plans.push((results.len(), *lookup, d, s.tenant, s.patient));
+            results.push(SearchResult {
+                data: d,
+                lookup: *lookup,
+                a,
+                b,
+                plan: PlanCheck {
+                    ok: false,
+                    summary: String::new(),
+                },
+            });
+        }
+        if let Some(check) = names {
+            name_checks.push((d, check));
+        }
     }
     bench.server.stop();
 
-    let first = sample
-        .first()
-        .ok_or_else(|| anyhow!("no patients sampled"))?;
-    let tenant = tenant_uuid(first.tenant);
-    let plans = searches
-        .iter()
-        .map(|(lookup, _)| {
-            explain(
+    for (r, lookup, d, n, p) in probes_for_plans {
+        let s = data[d]
+            .sample
+            .iter()
+            .find(|s| s.tenant == n && s.patient == p)
+            .ok_or_else(|| anyhow!("sampled patient lost"))?;
+        let tenant = tenant_uuid(s.tenant);
+        results[r].plan = match (lookup, &name_body) {
+            (Lookup::Name, Some(body)) => {
+                util::note(format!(
+                    "{}: the name search for {:?} ({}), inside clinic.patient_name_matches \
+                     (run as its owner, {OWNER_ROLE})",
+                    data[d].label, s.typed, s.full_name
+                ));
+                explain(
+                    owner,
+                    &PlanProbe {
+                        tenant: &tenant,
+                        sql: body.clone(),
+                        types: "text, text, bigint, bigint",
+                        args: format!(
+                            "{}, {}, {SEARCH_LIMIT}, 0",
+                            names::sql_quote(&s.typed),
+                            names::sql_quote(&s.typed_norm)
+                        ),
+                        index: NAME_INDEX,
+                    },
+                )?
+            }
+            _ => explain(
                 app,
                 &PlanProbe {
                     tenant: &tenant,
-                    sql: search_select(*lookup, "$1", "$2", "$3", "$4"),
+                    sql: search_select(lookup, "$1", "$2", "$3", "$4"),
                     types: "uuid, bigint, bigint, bytea",
-                    args: format!(
-                        "'{tenant}', {SEARCH_LIMIT}, 0, '\\x{}'",
-                        first.bidx(*lookup)
-                    ),
+                    args: format!("'{tenant}', {SEARCH_LIMIT}, 0, '\\x{}'", s.bidx(lookup)),
                     index: lookup.index(),
                 },
-            )
-        })
-        .collect::<Result<Vec<_>>>()?;
+            )?,
+        };
+    }
 
     let pass = |ok: bool| if ok { "PASS" } else { "FAIL" };
     let mut failed = Vec::new();
-    println!();
-    util::step(format!(
-        "search ({TENANTS} tenants x {PATIENTS} patients; {} patients of {} logged-in tenants, \
-         each by CNIC and by phone; {clients} clients, {} s per side)",
-        sample.len(),
-        common.tenants,
-        common.seconds
-    ));
     let ms = |p50: f64, p95: f64, p99: f64| {
-        format!("p50 {p50:>6.2} ms  p95 {p95:>6.2} ms  p99 {p99:>6.2} ms")
+        format!("p50 {p50:>7.2} ms  p95 {p95:>7.2} ms  p99 {p99:>7.2} ms")
     };
     let (a_side, b_side) = (
-        "(a) pgbench, the same select",
+        "(a) pgbench, the same SQL",
         "(b) HTTP POST /api/patients/list",
     );
-    for ((lookup, a, b), plan) in results.iter().zip(&plans) {
-        let label = lookup.label();
-        let budget_ok = b.p95_ms < SEARCH_BUDGET_MS;
-        println!(
-            "  {label:<5} {a_side:<32} : {:>6.0} tx/s   {}",
-            a.tps,
-            ms(a.p50_ms, a.p95_ms, a.p99_ms)
-        );
-        println!(
-            "        {b_side:<32} : {:>6.0} req/s  {}",
-            b.rps,
-            ms(b.p50_ms, b.p95_ms, b.p99_ms)
-        );
-        println!(
-            "        p95 (b)/(a): {:.1} x   budget server p95 < {SEARCH_BUDGET_MS:.0} ms: {}",
-            b.p95_ms / a.p95_ms,
-            pass(budget_ok)
-        );
-        let errors_ok = b.report_errors("        ");
-        println!("        plan: {} : {}", plan.summary, pass(plan.ok));
-        if !budget_ok {
-            failed.push(format!(
-                "{label} p95 is {:.2} ms, not below {SEARCH_BUDGET_MS:.0} ms",
-                b.p95_ms
-            ));
+    for (d, set) in data.iter().enumerate() {
+        println!();
+        util::step(format!(
+            "search, {}; {clients} clients, {} s per side",
+            set.label, common.seconds
+        ));
+        for r in results.iter().filter(|r| r.data == d) {
+            let label = r.lookup.label();
+            let (a, b) = (&r.a, &r.b);
+            let budget_ok = b.p95_ms < SEARCH_BUDGET_MS;
+            println!(
+                "  {label:<5} {a_side:<32} : {:>6.0} tx/s   {}",
+                a.tps,
+                ms(a.p50_ms, a.p95_ms, a.p99_ms)
+            );
+            println!(
+                "        {b_side:<32} : {:>6.0} req/s  {}",
+                b.rps,
+                ms(b.p50_ms, b.p95_ms, b.p99_ms)
+            );
+            println!(
+                "        p95 (b)/(a): {:.1} x   budget server p95 < {SEARCH_BUDGET_MS:.0} ms: {}",
+                b.p95_ms / a.p95_ms,
+                pass(budget_ok)
+            );
+            let errors_ok = b.report_errors("        ");
+            println!("        plan: {} : {}", r.plan.summary, pass(r.plan.ok));
+            let what = format!("{} {label}", set.label);
+            if !budget_ok {
+                failed.push(format!(
+                    "{what}: p95 is {:.2} ms, not below {SEARCH_BUDGET_MS:.0} ms",
+                    b.p95_ms
+                ));
+            }
+            if !errors_ok {
+                failed.push(format!(
+                    "{what}: {} of {} searches failed",
+                    b.errors, b.attempts
+                ));
+            }
+            if !r.plan.ok {
+                failed.push(format!(
+                    "{what}: the plan does not use {} (see EXPLAIN above)",
+                    r.lookup.index()
+                ));
+            }
         }
-        if !errors_ok {
-            failed.push(format!(
-                "{} of {} {label} searches failed",
-                b.errors, b.attempts
-            ));
-        }
-        if !plan.ok {
-            failed.push(format!(
-                "the {label} plan does not use {} (see EXPLAIN above)",
-                lookup.index()
-            ));
+        if let Some((_, check)) = name_checks.iter().find(|(i, _)| *i == d) {
+            let kinds: Vec<String> = check
+                .by_kind
+                .iter()
+                .filter(|(_, n, _)| *n > 0)
+                .map(|(k, n, found)| format!("{} {found}/{n}", k.label()))
+                .collect();
+            println!(
+                "  name searches finding their patient: {} : {}",
+                kinds.join(", "),
+                pass(check.problems.is_empty())
+            );
+            if !check.problems.is_empty() {
+                failed.push(format!(
+                    "{}: {} name searches did not find their patient or differ from the SQL",
+                    set.label,
+                    check.problems.len()
+                ));
+            }
         }
     }
     let mut phases = Vec::new();
-    for (lookup, a, b) in &results {
-        let label = lookup.label();
-        if let Some(cpu) = &a.cpu {
+    for r in &results {
+        let label = format!(
+            "{} {}",
+            r.lookup.label(),
+            if data[r.data].sessions.iter().any(|s| s.tenant == LARGE) {
+                "(large)"
+            } else {
+                ""
+            }
+        );
+        if let Some(cpu) = &r.a.cpu {
             println!("  cpu during {label} (a): {}", cpu.render("pgbench"));
-            println!("    per transaction: {}", cpu.per_op("pgbench", a.tps));
+            println!("    per transaction: {}", cpu.per_op("pgbench", r.a.tps));
         }
-        if let Some(cpu) = &b.cpu {
+        if let Some(cpu) = &r.b.cpu {
             println!(
                 "  cpu during {label} (b): {}",
                 cpu.render("load generator (xtask)")
             );
             println!(
                 "    per request:     {}",
-                cpu.per_op("load generator", b.rps)
+                cpu.per_op("load generator", r.b.rps)
             );
         }
-        phases.push((format!("{label} (a)"), &a.cpu));
-        phases.push((format!("{label} (b)"), &b.cpu));
+        phases.push((format!("{label} (a)"), &r.a.cpu));
+        phases.push((format!("{label} (b)"), &r.b.cpu));
     }
     let phases: Vec<(&str, &Option<CpuUse>)> =
         phases.iter().map(|(p, cpu)| (p.as_str(), *cpu)).collect();
@@ -3053,6 +3730,20 @@ mod tests {
         assert_eq!(out, [7, 1510]);
     }
 
+    fn sampled() -> Sampled {
+        Sampled {
+            tenant: 2,
+            patient: 5,
+            cnic_bidx: "00ff".into(),
+            phone_bidx: "abcd".into(),
+            full_name: "Muhammad Ali Khan".into(),
+            name_norm: "muhammad ali khan".into(),
+            typed: "m. ali".into(),
+            typed_norm: "muhammad ali".into(),
+            typed_kind: Typed::Partial,
+        }
+    }
+
     #[test]
     fn search_identifiers() {
         // The same values as server/src/cli.rs `bench_identifiers_are_what_the_bench_searches`.
@@ -3060,17 +3751,23 @@ mod tests {
         assert_eq!(search_phone(1000, 1), "03100000001");
         assert_eq!(search_cnic(7, 999), "3000070000999");
         assert_eq!(search_phone(7, 999), "03000700999");
-        assert_eq!(Lookup::Phone.query(7, 999), "03000700999");
+        assert_eq!(search_phone(1, 200_000), "03001200000");
+        assert_eq!(search_phone(LARGE, 99_999), "03000099999");
+        assert_eq!(search_phone(LARGE, 100_000), "03000100000");
+        let s = Sampled {
+            tenant: 7,
+            patient: 999,
+            ..sampled()
+        };
+        assert_eq!(Lookup::Phone.query(&s), "03000700999");
+        assert_eq!(Lookup::Name.query(&s), "m. ali");
+        assert_eq!(clinic_code(LARGE), "benchxl0");
+        assert_eq!(clinic_code(12), "bench12");
     }
 
     #[test]
     fn search_transaction() {
-        let s = Sampled {
-            tenant: 2,
-            patient: 5,
-            cnic_bidx: "00ff".into(),
-            phone_bidx: "abcd".into(),
-        };
+        let s = sampled();
         let script = search_script(Lookup::Phone, &s);
         assert!(script.starts_with("\\startpipeline\nBEGIN;\nSELECT clinic.set_tenant("));
         assert!(script.contains(
@@ -3084,6 +3781,69 @@ mod tests {
                  AND cnic_bidx = $4 ORDER BY name_key, id LIMIT $2 OFFSET $3"
             )
         );
+        let script = search_script(Lookup::Name, &s);
+        assert!(script.contains(&format!(
+            "SELECT {PATIENT_COLUMNS} FROM clinic.patient_name_matches('m. ali', \
+             'muhammad ali', 26, 0) AS m JOIN clinic.patients ON tenant_id = \
+             '00000000-0000-4000-8000-000000000002'::uuid AND id = m.patient_id \
+             ORDER BY m.rank;\nCOMMIT;"
+        )));
+    }
+
+    #[test]
+    fn lookups_and_names() {
+        assert_eq!(
+            parse_lookups("name, CNIC").unwrap(),
+            [Lookup::Cnic, Lookup::Name]
+        );
+        assert!(parse_lookups("email").is_err());
+        assert!(parse_lookups(",").is_err());
+        assert_eq!(
+            replace_identifier(
+                "SELECT p.norm, name_norm FROM t WHERE x = norm AND norm_x <% norm LIMIT lim OFFSET off",
+                "norm",
+                "$2"
+            ),
+            "SELECT p.norm, name_norm FROM t WHERE x = $2 AND norm_x <% $2 LIMIT lim OFFSET off"
+        );
+        let c = parse_counts(IDENTIFIERS_MARKER, "1000 1000000 0 200000 0").unwrap();
+        assert!(c.complete());
+        let c = parse_counts(OLD_MARKERS[1], "1000 1000000 0 0 0").unwrap();
+        assert!(!c.complete() && c.large == 0);
+        assert!(parse_counts(IDENTIFIERS_MARKER, "999 1000000 0 200000 0").is_none());
+        assert!(parse_counts(IDENTIFIERS_MARKER, "1000 1000000 0").is_none());
+    }
+
+    #[test]
+    fn name_guards() {
+        let s = sampled();
+        let me = patient_uuid(2, 5);
+        let answer = |ids: &[&str], norms: &[&str]| NameAnswer {
+            ids: ids.iter().map(|x| x.to_string()).collect(),
+            norms: norms.iter().map(|x| x.to_string()).collect(),
+        };
+        // Partial: the first starts with what was typed, the patient is on the page.
+        let a = answer(&["x", &me], &["muhammad ali abbasi", "muhammad ali khan"]);
+        assert_eq!(name_guard(&s, &a), None);
+        // Not on the page, but every answer is as good.
+        let a = answer(&["x", "y"], &["muhammad ali abbasi", "muhammad ali khan"]);
+        assert_eq!(name_guard(&s, &a), None);
+        let a = answer(&["x", "y"], &["muhammad ali abbasi", "muhammad usman"]);
+        assert!(name_guard(&s, &a).is_some());
+        let a = answer(&[&me], &["ali muhammad"]);
+        assert!(name_guard(&s, &a).unwrap().contains("first answer"));
+        assert!(name_guard(&s, &NameAnswer::default()).is_some());
+        // A variant must find the patient's canonical name first.
+        let v = Sampled {
+            typed: "mohamad ali khan".into(),
+            typed_norm: "muhammad ali khan".into(),
+            typed_kind: Typed::Variant,
+            ..sampled()
+        };
+        let a = answer(&["x", &me], &["muhammad ali khan", "muhammad ali khan"]);
+        assert_eq!(name_guard(&v, &a), None);
+        let a = answer(&[&me], &["muhammad ali abbasi"]);
+        assert!(name_guard(&v, &a).is_some());
     }
 
     #[test]
