@@ -11,7 +11,7 @@ pub mod server;
 pub mod ui;
 
 use features::admin::pages::{RolesPage, SecurityPage, UsersPage, WorkstationsPage};
-use features::appointments::pages::{AppointmentsPage, QueuePage};
+use features::appointments::pages::{AppointmentsPage, DaySheetPage, QueuePage, ReportPage};
 use features::audit::pages::AuditPage;
 use features::auth::pages::{CodePage, EnrolPage, LockedPage, LoginPage, PasswordPage};
 use features::patients::pages::{PatientEditPage, PatientPage, PatientRegisterPage, PatientsPage};
@@ -60,6 +60,8 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/patients/:id/edit") view=PatientEditPage ssr=SsrMode::Async/>
                 <Route path=path!("/appointments") view=AppointmentsPage ssr=SsrMode::Async/>
                 <Route path=path!("/appointments/queue") view=QueuePage ssr=SsrMode::Async/>
+                <Route path=path!("/appointments/day") view=DaySheetPage ssr=SsrMode::Async/>
+                <Route path=path!("/appointments/report") view=ReportPage ssr=SsrMode::Async/>
                 <Route path=path!("/admin") view=WorkstationsPage ssr=SsrMode::Async/>
                 <Route path=path!("/admin/users") view=UsersPage ssr=SsrMode::Async/>
                 <Route path=path!("/admin/roles") view=RolesPage ssr=SsrMode::Async/>

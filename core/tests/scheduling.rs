@@ -3,7 +3,9 @@
 //! wins, the others are told who has it); tokens are gap-free under
 //! concurrency; bookings outside the hours, on leave or in the past are
 //! refused clearly; statuses move only forward, each change recorded and
-//! audited; one clinic never sees another's appointments.
+//! audited; one clinic never sees another's appointments; leave is listed
+//! and withdrawn (audited, bookable again); the "patients seen" report
+//! counts one clinic only.
 
 use chrono::{Datelike, Duration, NaiveDate, NaiveTime, Utc};
 use healipro_core::audit::repo as audit_repo;
@@ -13,7 +15,7 @@ use healipro_core::ids::{PatientId, TenantId, UserId};
 use healipro_core::patients::{repo as patients_repo, PatientQuery};
 use healipro_core::rbac::Role;
 use healipro_core::scheduling::service::{self, clinic_day, clinic_instant};
-use healipro_core::scheduling::{repo, Exception, Status, WeeklyHours};
+use healipro_core::scheduling::{repo, report, Exception, Status, WeeklyHours};
 use healipro_core::testing::{TestClinic, TestDb};
 use healipro_core::Error;
 
@@ -440,5 +442,232 @@ async fn a_clinic_never_sees_or_touches_another_clinics_appointments() {
         ),
         "{err:?}"
     );
+    tx.commit().await.unwrap();
+}
+
+#[tokio::test]
+async fn leave_is_listed_withdrawn_with_an_audit_entry_and_then_bookable_again() {
+    let db = TestDb::new().await;
+    let a = desk(&db, "alpha").await;
+    let b = desk(&db, "beta").await;
+    let mut tx = db.app.tenant_tx_for(a.clinic.id).await.unwrap();
+    let leave = Exception {
+        doctor: Some(a.doctor),
+        first_day: a.day,
+        last_day: a.day + Duration::days(1),
+        reason: "Conference".into(),
+    };
+    let id = service::add_exception(&mut tx, &a.admin, &leave)
+        .await
+        .unwrap();
+    let holiday = Exception {
+        doctor: None,
+        first_day: a.day + Duration::days(30),
+        last_day: a.day + Duration::days(30),
+        reason: "Independence Day".into(),
+    };
+    service::add_exception(&mut tx, &a.admin, &holiday)
+        .await
+        .unwrap();
+    // The list: what touches the range, in order, with the doctor's name.
+    let listed = service::exceptions(
+        &mut tx,
+        &a.operator,
+        a.day + Duration::days(1),
+        a.day + Duration::days(60),
+    )
+    .await
+    .unwrap();
+    assert_eq!(listed.len(), 2, "{listed:?}");
+    assert_eq!(listed[0].id, id);
+    assert_eq!(listed[0].reason, "Conference");
+    assert!(listed[0].doctor_name.is_some());
+    assert_eq!(
+        (listed[1].doctor, listed[1].doctor_name.as_deref()),
+        (None, None)
+    );
+    assert!(service::exceptions(
+        &mut tx,
+        &a.operator,
+        a.day + Duration::days(2),
+        a.day + Duration::days(29)
+    )
+    .await
+    .unwrap()
+    .is_empty());
+    // A reversed or overlong range is refused.
+    assert!(
+        service::exceptions(&mut tx, &a.operator, a.day, a.day - Duration::days(1))
+            .await
+            .is_err()
+    );
+    assert!(
+        service::exceptions(&mut tx, &a.operator, a.day, a.day + Duration::days(400))
+            .await
+            .is_err()
+    );
+    // The doctor may read the list but not withdraw leave.
+    assert!(matches!(
+        service::withdraw_exception(&mut tx, &a.doctor_session, id).await,
+        Err(Error::Forbidden)
+    ));
+    assert!(service::book(
+        &mut tx,
+        &a.operator,
+        a.patients[0],
+        a.doctor,
+        at(a.day, 9, 0)
+    )
+    .await
+    .is_err());
+    tx.commit().await.unwrap();
+
+    // Another clinic neither sees nor withdraws it.
+    let mut tx = db.app.tenant_tx_for(b.clinic.id).await.unwrap();
+    assert!(
+        service::exceptions(&mut tx, &b.operator, a.day, a.day + Duration::days(60))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(matches!(
+        service::withdraw_exception(&mut tx, &b.admin, id).await,
+        Err(Error::NotFound)
+    ));
+    tx.commit().await.unwrap();
+
+    let mut tx = db.app.tenant_tx_for(a.clinic.id).await.unwrap();
+    let withdrawn = service::withdraw_exception(&mut tx, &a.admin, id)
+        .await
+        .unwrap();
+    assert_eq!(withdrawn.reason, "Conference");
+    // Twice is as unknown as never.
+    assert!(matches!(
+        service::withdraw_exception(&mut tx, &a.admin, id).await,
+        Err(Error::NotFound)
+    ));
+    // Its days have slots again and book.
+    assert_eq!(
+        service::slots(&mut tx, &a.operator, a.doctor, a.day)
+            .await
+            .unwrap()
+            .len(),
+        12
+    );
+    service::book(
+        &mut tx,
+        &a.operator,
+        a.patients[0],
+        a.doctor,
+        at(a.day, 9, 0),
+    )
+    .await
+    .unwrap();
+    let listed = service::exceptions(&mut tx, &a.operator, a.day, a.day + Duration::days(60))
+        .await
+        .unwrap();
+    assert_eq!(listed.len(), 1, "only the holiday is left: {listed:?}");
+    // Added and withdrawn, each logged against the exception.
+    let entries = audit_repo::chain_page(&mut tx, 0, 1000).await.unwrap();
+    let on_it = entries
+        .iter()
+        .filter(|e| e.entry.action == "schedule.changed" && e.entry.object_id == id.to_string())
+        .count();
+    assert_eq!(on_it, 2, "added and withdrawn");
+    tx.commit().await.unwrap();
+}
+
+/// Books `patient` at `h:m` on the desk's day and moves it to `to` (through
+/// the statuses that lead there).
+async fn ended(
+    tx: &mut healipro_core::db::TenantTx,
+    d: &Desk,
+    patient: PatientId,
+    (h, m): (u32, u32),
+    to: Status,
+) {
+    let a = service::book(tx, &d.operator, patient, d.doctor, at(d.day, h, m))
+        .await
+        .unwrap();
+    let path: &[Status] = match to {
+        Status::Done => &[Status::Arrived, Status::InConsultation, Status::Done],
+        Status::NoShow => &[Status::NoShow],
+        Status::Cancelled => &[Status::Cancelled],
+        _ => &[],
+    };
+    for s in path {
+        service::change_status(tx, &d.operator, a.id, *s, "reason given")
+            .await
+            .unwrap();
+    }
+}
+
+#[tokio::test]
+async fn the_patients_seen_report_counts_one_clinic_per_doctor_per_day_and_is_audited() {
+    let db = TestDb::new().await;
+    let a = desk(&db, "alpha").await;
+    let b = desk(&db, "beta").await;
+    let mut tx = db.app.tenant_tx_for(a.clinic.id).await.unwrap();
+    ended(&mut tx, &a, a.patients[0], (9, 0), Status::Done).await;
+    ended(&mut tx, &a, a.patients[1], (9, 15), Status::Done).await;
+    ended(&mut tx, &a, a.patients[2], (9, 30), Status::NoShow).await;
+    ended(&mut tx, &a, a.patients[3], (9, 45), Status::Cancelled).await;
+    // Still booked: not counted.
+    ended(&mut tx, &a, a.patients[4], (10, 0), Status::Booked).await;
+    tx.commit().await.unwrap();
+    // The other clinic, same day: three done, one no-show.
+    let mut tx = db.app.tenant_tx_for(b.clinic.id).await.unwrap();
+    for (i, m) in [0, 15, 30].into_iter().enumerate() {
+        ended(&mut tx, &b, b.patients[i], (9, m), Status::Done).await;
+    }
+    ended(&mut tx, &b, b.patients[5], (10, 0), Status::NoShow).await;
+    tx.commit().await.unwrap();
+
+    let mut tx = db.app.tenant_tx_for(a.clinic.id).await.unwrap();
+    let rows = report::patients_seen(
+        &mut tx,
+        &a.operator,
+        a.day - Duration::days(1),
+        a.day + Duration::days(1),
+    )
+    .await
+    .unwrap();
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    let r = &rows[0];
+    assert_eq!((r.day, r.doctor_id), (a.day, a.doctor));
+    assert_eq!((r.done, r.no_show, r.cancelled), (2, 1, 1), "{r:?}");
+    // Outside the range: nothing.
+    assert!(report::patients_seen(
+        &mut tx,
+        &a.operator,
+        a.day + Duration::days(1),
+        a.day + Duration::days(3)
+    )
+    .await
+    .unwrap()
+    .is_empty());
+    assert!(
+        report::patients_seen(&mut tx, &a.operator, a.day, a.day - Duration::days(1))
+            .await
+            .is_err()
+    );
+    let entries = audit_repo::chain_page(&mut tx, 0, 10_000).await.unwrap();
+    let viewed = entries
+        .iter()
+        .filter(|e| e.entry.action == "report.viewed" && e.entry.object_id == "patients_seen")
+        .count();
+    assert_eq!(viewed, 2, "each view is logged (the refused one is not)");
+    tx.commit().await.unwrap();
+
+    let mut tx = db.app.tenant_tx_for(b.clinic.id).await.unwrap();
+    let rows = report::patients_seen(&mut tx, &b.operator, b.day, b.day)
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(
+        (rows[0].done, rows[0].no_show, rows[0].cancelled),
+        (3, 1, 0)
+    );
+    assert_eq!(rows[0].doctor_id, b.doctor);
     tx.commit().await.unwrap();
 }

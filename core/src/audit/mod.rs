@@ -44,6 +44,7 @@ pub enum Action {
     ScheduleChanged,
     AppointmentBooked,
     AppointmentChanged,
+    ReportViewed,
 }
 
 impl Action {
@@ -69,6 +70,7 @@ impl Action {
         Action::ScheduleChanged,
         Action::AppointmentBooked,
         Action::AppointmentChanged,
+        Action::ReportViewed,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -94,6 +96,7 @@ impl Action {
             Action::ScheduleChanged => "schedule.changed",
             Action::AppointmentBooked => "appointment.booked",
             Action::AppointmentChanged => "appointment.changed",
+            Action::ReportViewed => "report.viewed",
         }
     }
 

@@ -3,6 +3,7 @@
 use crate::ids::{AppointmentId, PatientId, UserId};
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use serde::{Deserialize, Serialize};
+use uuid::Uuid;
 
 /// An appointment's state. Booked → arrived → in consultation → done; a
 /// booking can also end as no-show or cancelled; a walk-in starts arrived.
@@ -82,6 +83,30 @@ pub struct Exception {
     pub first_day: NaiveDate,
     pub last_day: NaiveDate,
     pub reason: String,
+}
+
+/// Leave or a holiday as listed: its id (to withdraw it) and the doctor's
+/// name (None: the whole clinic).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListedException {
+    pub id: Uuid,
+    pub doctor: Option<UserId>,
+    pub doctor_name: Option<String>,
+    pub first_day: NaiveDate,
+    pub last_day: NaiveDate,
+    pub reason: String,
+}
+
+/// One doctor's day in the "patients seen" report: how their appointments
+/// and walk-ins ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SeenRow {
+    pub day: NaiveDate,
+    pub doctor_id: UserId,
+    pub doctor_name: String,
+    pub done: i64,
+    pub no_show: i64,
+    pub cancelled: i64,
 }
 
 /// A bookable slot of a doctor's day.

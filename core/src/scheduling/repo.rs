@@ -1,10 +1,12 @@
-//! SQL for schedules, appointments and tokens (migration 0010).
+//! SQL for schedules, appointments and tokens (migration 0010), withdrawn
+//! exceptions (0013) and the "patients seen" report.
 
-use super::model::{Appointment, Exception, Status, WeeklyHours};
+use super::model::{Appointment, Exception, ListedException, SeenRow, Status, WeeklyHours};
 use crate::db::TenantTx;
 use crate::ids::{AppointmentId, PatientId, UserId};
 use crate::{Error, Result};
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
+use uuid::Uuid;
 
 /// SQLSTATE 23P01: an exclusion constraint refused the row.
 fn is_overlap(e: &sqlx::Error) -> bool {
@@ -76,20 +78,97 @@ pub async fn hours(tx: &mut TenantTx, doctor: UserId) -> Result<Vec<WeeklyHours>
         .collect())
 }
 
-pub async fn add_exception(tx: &mut TenantTx, e: &Exception) -> Result<()> {
+/// Records leave or a holiday; returns its id.
+pub async fn add_exception(tx: &mut TenantTx, e: &Exception) -> Result<Uuid> {
     let tenant = tx.tenant();
-    sqlx::query(
+    Ok(sqlx::query_scalar(
         "INSERT INTO clinic.schedule_exceptions (tenant_id, doctor_id, first_day, last_day, reason)
-         VALUES ($1, $2, $3, $4, $5)",
+         VALUES ($1, $2, $3, $4, $5) RETURNING id",
     )
     .bind(tenant)
     .bind(e.doctor)
     .bind(e.first_day)
     .bind(e.last_day)
     .bind(e.reason.trim())
+    .fetch_one(tx.conn())
+    .await?)
+}
+
+const SELECT_EXCEPTION: &str =
+    "SELECT e.id, e.doctor_id, u.display_name, e.first_day, e.last_day, e.reason
+       FROM clinic.schedule_exceptions e
+       LEFT JOIN clinic.users u ON u.tenant_id = e.tenant_id AND u.id = e.doctor_id";
+
+type ExceptionRow = (
+    Uuid,
+    Option<UserId>,
+    Option<String>,
+    NaiveDate,
+    NaiveDate,
+    String,
+);
+
+fn to_exception(
+    (id, doctor, doctor_name, first_day, last_day, reason): ExceptionRow,
+) -> ListedException {
+    ListedException {
+        id,
+        doctor,
+        doctor_name,
+        first_day,
+        last_day,
+        reason,
+    }
+}
+
+/// The exceptions still in force that touch `[from, to]`, by first day.
+pub async fn exceptions(
+    tx: &mut TenantTx,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Vec<ListedException>> {
+    let tenant = tx.tenant();
+    let rows: Vec<ExceptionRow> = sqlx::query_as(&format!(
+        "{SELECT_EXCEPTION} WHERE e.tenant_id = $1 AND e.withdrawn_at IS NULL
+            AND e.first_day <= $3 AND e.last_day >= $2
+          ORDER BY e.first_day, u.display_name NULLS FIRST, e.id"
+    ))
+    .bind(tenant)
+    .bind(from)
+    .bind(to)
+    .fetch_all(tx.conn())
+    .await?;
+    Ok(rows.into_iter().map(to_exception).collect())
+}
+
+/// Withdraws an exception still in force; returns it, or None when there is
+/// no such exception (or it was already withdrawn).
+pub async fn withdraw_exception(
+    tx: &mut TenantTx,
+    id: Uuid,
+    by: UserId,
+) -> Result<Option<ListedException>> {
+    let tenant = tx.tenant();
+    let done = sqlx::query(
+        "UPDATE clinic.schedule_exceptions SET withdrawn_at = now(), withdrawn_by = $3
+          WHERE tenant_id = $1 AND id = $2 AND withdrawn_at IS NULL",
+    )
+    .bind(tenant)
+    .bind(id)
+    .bind(by)
     .execute(tx.conn())
     .await?;
-    Ok(())
+    if done.rows_affected() == 0 {
+        return Ok(None);
+    }
+    let row: Option<ExceptionRow> = sqlx::query_as(&format!(
+        "{SELECT_EXCEPTION} WHERE e.tenant_id = $1 AND e.id = $2"
+    ))
+    .bind(tenant)
+    .bind(id)
+    .fetch_optional(tx.conn())
+    .await?;
+    Ok(row.map(to_exception))
 }
 
 /// Why the doctor is away on `day` (their leave, or a clinic holiday), if so.
@@ -102,7 +181,7 @@ pub async fn away_reason(
     Ok(sqlx::query_scalar(
         "SELECT reason FROM clinic.schedule_exceptions
           WHERE tenant_id = $1 AND (doctor_id = $2 OR doctor_id IS NULL)
-            AND first_day <= $3 AND last_day >= $3
+            AND first_day <= $3 AND last_day >= $3 AND withdrawn_at IS NULL
           ORDER BY doctor_id NULLS LAST LIMIT 1",
     )
     .bind(tenant)
@@ -444,4 +523,46 @@ pub async fn events(
     .bind(id)
     .fetch_all(tx.conn())
     .await?)
+}
+
+type SeenSqlRow = (NaiveDate, UserId, String, i64, i64, i64);
+
+/// Per doctor per clinic day in `[from, to]`: appointments and walk-ins
+/// that ended done, no-show or cancelled (days with none are left out).
+pub async fn seen_per_doctor_day(
+    tx: &mut TenantTx,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Vec<SeenRow>> {
+    let tenant = tx.tenant();
+    let rows: Vec<SeenSqlRow> = sqlx::query_as(
+        "SELECT a.day, a.doctor_id, u.display_name,
+                count(*) FILTER (WHERE a.status = 'done'),
+                count(*) FILTER (WHERE a.status = 'no_show'),
+                count(*) FILTER (WHERE a.status = 'cancelled')
+           FROM clinic.appointments a
+           JOIN clinic.users u ON u.tenant_id = a.tenant_id AND u.id = a.doctor_id
+          WHERE a.tenant_id = $1 AND a.day BETWEEN $2 AND $3
+            AND a.status IN ('done', 'no_show', 'cancelled')
+          GROUP BY a.day, a.doctor_id, u.display_name
+          ORDER BY a.day, u.display_name, a.doctor_id",
+    )
+    .bind(tenant)
+    .bind(from)
+    .bind(to)
+    .fetch_all(tx.conn())
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(day, doctor_id, doctor_name, done, no_show, cancelled)| SeenRow {
+                day,
+                doctor_id,
+                doctor_name,
+                done,
+                no_show,
+                cancelled,
+            },
+        )
+        .collect())
 }

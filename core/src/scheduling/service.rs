@@ -3,7 +3,7 @@
 //! in the same transaction. The database has the last word on overlaps
 //! (migration 0010); these rules make the common mistakes clear earlier.
 
-use super::model::{Appointment, Exception, Slot, Status, WeeklyHours};
+use super::model::{Appointment, Exception, ListedException, Slot, Status, WeeklyHours};
 use super::repo::{self, NewAppointment};
 use crate::audit::{self, clinic_offset, Action, Actor, Subject};
 use crate::auth::Session;
@@ -25,6 +25,11 @@ pub fn clinic_instant(day: NaiveDate, time: NaiveTime) -> DateTime<Utc> {
         .single()
         .expect("a fixed offset has no gaps")
         .with_timezone(&Utc)
+}
+
+/// The clinic day `n` days after `day` (before it when `n` is negative).
+pub fn days_after(day: NaiveDate, n: i64) -> NaiveDate {
+    day + Duration::days(n)
 }
 
 fn hhmm(at: DateTime<Utc>) -> String {
@@ -107,8 +112,78 @@ pub async fn set_hours(
     .await
 }
 
-/// Records leave for a doctor, or (no doctor) a clinic holiday.
-pub async fn add_exception(tx: &mut TenantTx, session: &Session, e: &Exception) -> Result<()> {
+/// A doctor's weekly hours, by weekday then start (the hours form loads
+/// them).
+pub async fn hours(
+    tx: &mut TenantTx,
+    session: &Session,
+    doctor_id: UserId,
+) -> Result<Vec<WeeklyHours>> {
+    session.require(Permission::SchedulesManage)?;
+    doctor(tx, doctor_id).await?;
+    repo::hours(tx, doctor_id).await
+}
+
+/// The longest range of days a list or report covers at once.
+pub const MAX_RANGE_DAYS: i64 = 366;
+
+/// Refuses `to` before `from` and ranges longer than [`MAX_RANGE_DAYS`].
+pub(crate) fn check_range(from: NaiveDate, to: NaiveDate) -> Result<()> {
+    if to < from {
+        return Err(Error::validation("to", "The last day is before the first."));
+    }
+    if (to - from).num_days() >= MAX_RANGE_DAYS {
+        return Err(Error::validation(
+            "to",
+            "Choose at most a year of days at once.",
+        ));
+    }
+    Ok(())
+}
+
+/// Leave and holidays still in force that touch `[from, to]`.
+pub async fn exceptions(
+    tx: &mut TenantTx,
+    session: &Session,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Vec<ListedException>> {
+    session.require(Permission::AppointmentsRead)?;
+    check_range(from, to)?;
+    repo::exceptions(tx, from, to).await
+}
+
+/// Withdraws leave or a holiday: its days are bookable again. Withdrawn
+/// exceptions stay on file (never deleted).
+pub async fn withdraw_exception(
+    tx: &mut TenantTx,
+    session: &Session,
+    id: uuid::Uuid,
+) -> Result<ListedException> {
+    session.require(Permission::SchedulesManage)?;
+    let e = repo::withdraw_exception(tx, id, session.user_id)
+        .await?
+        .ok_or(Error::NotFound)?;
+    let subject = Subject {
+        patient: None,
+        object_type: "schedule_exception",
+        object_id: id.to_string(),
+    };
+    let details = serde_json::json!({
+        "withdrawn": true, "doctor": e.doctor, "first_day": e.first_day,
+        "last_day": e.last_day, "reason": e.reason,
+    });
+    log(tx, session, Action::ScheduleChanged, subject, details).await?;
+    Ok(e)
+}
+
+/// Records leave for a doctor, or (no doctor) a clinic holiday; returns its
+/// id.
+pub async fn add_exception(
+    tx: &mut TenantTx,
+    session: &Session,
+    e: &Exception,
+) -> Result<uuid::Uuid> {
     session.require(Permission::SchedulesManage)?;
     if let Some(d) = e.doctor {
         doctor(tx, d).await?;
@@ -122,16 +197,30 @@ pub async fn add_exception(tx: &mut TenantTx, session: &Session, e: &Exception) 
     if e.reason.trim().is_empty() {
         return Err(Error::validation("reason", "Say why (leave, holiday, …)."));
     }
-    repo::add_exception(tx, e).await?;
+    if (e.last_day - e.first_day).num_days() >= MAX_RANGE_DAYS {
+        return Err(Error::validation(
+            "last_day",
+            "Leave or a holiday lasts at most a year.",
+        ));
+    }
+    if e.reason.trim().chars().count() > 200 {
+        return Err(Error::validation(
+            "reason",
+            "Keep the reason under 200 characters.",
+        ));
+    }
+    let id = repo::add_exception(tx, e).await?;
     let subject = Subject {
         patient: None,
         object_type: "schedule_exception",
-        object_id: e.doctor.map(|d| d.to_string()).unwrap_or_default(),
+        object_id: id.to_string(),
     };
     let details = serde_json::json!({
-        "first_day": e.first_day, "last_day": e.last_day, "reason": e.reason.trim(),
+        "doctor": e.doctor, "first_day": e.first_day, "last_day": e.last_day,
+        "reason": e.reason.trim(),
     });
-    log(tx, session, Action::ScheduleChanged, subject, details).await
+    log(tx, session, Action::ScheduleChanged, subject, details).await?;
+    Ok(id)
 }
 
 /// The doctor's slots on a clinic day (none when away), each marked taken or

@@ -262,7 +262,41 @@ pub const ENDPOINTS: &[Endpoint] = &[
             ("starts", "09:00"),
             ("ends", "13:00"),
             ("slot_minutes", "15"),
+            ("fee", ""),
         ],
+    ),
+    (
+        "/api/appointments/hours/get",
+        Need::Permission(P::SchedulesManage),
+        &[("doctor", SOME_ID)],
+    ),
+    (
+        "/api/appointments/exceptions",
+        Need::Permission(P::AppointmentsRead),
+        &[("from", "2001-01-01"), ("to", "2001-01-02")],
+    ),
+    (
+        // An unknown doctor: an allowed call is refused (400), adds nothing.
+        "/api/appointments/exceptions/add",
+        Need::Permission(P::SchedulesManage),
+        &[
+            ("doctor", SOME_ID),
+            ("first_day", "2001-01-01"),
+            ("last_day", ""),
+            ("reason", "Leave"),
+        ],
+    ),
+    (
+        "/api/appointments/exceptions/withdraw",
+        Need::Permission(P::SchedulesManage),
+        &[("id", SOME_ID)],
+    ),
+    (
+        // A reversed range: an allowed call is refused (400) before the view
+        // is logged.
+        "/api/appointments/report",
+        Need::Permission(P::AppointmentsRead),
+        &[("from", "2001-01-02"), ("to", "2001-01-01")],
     ),
 ];
 

@@ -3,7 +3,9 @@
 //! (empty: today in the clinic), instants RFC 3339 as the slot list sends
 //! them, ids as listed.
 
-use super::dto::{AppointmentDto, DayDto, DoctorDto, SlotDto};
+use super::dto::{
+    AppointmentDto, DayDto, DoctorDto, ExceptionDto, HoursDto, SeenReportDto, SlotDto,
+};
 use crate::error::AppError;
 use leptos::prelude::*;
 
@@ -50,6 +52,11 @@ mod parse {
             .map_err(|_| Error::validation(field, "Enter a time as HH:MM, e.g. 09:00."))
     }
 
+    /// A malformed id is as unknown as another clinic's.
+    pub fn exception(raw: &str) -> Result<uuid::Uuid> {
+        uuid::Uuid::parse_str(raw.trim()).map_err(|_| Error::NotFound)
+    }
+
     pub fn instant<T: std::str::FromStr>(raw: &str) -> Result<T> {
         raw.trim()
             .parse()
@@ -72,7 +79,7 @@ macro_rules! clinic_day {
 pub async fn list_doctors() -> Result<Vec<DoctorDto>, AppError> {
     use crate::server::authed;
     use healipro_core::{rbac::Permission, scheduling::repo};
-    let (_session, mut tx) = authed(Permission::AppointmentsRead).await?;
+    let (session, mut tx) = authed(Permission::AppointmentsRead).await?;
     let doctors = repo::doctors(&mut tx).await?;
     tx.commit().await?;
     Ok(doctors
@@ -80,6 +87,7 @@ pub async fn list_doctors() -> Result<Vec<DoctorDto>, AppError> {
         .map(|(id, name)| DoctorDto {
             id: id.to_string(),
             name,
+            me: id == session.user_id,
         })
         .collect())
 }
@@ -210,6 +218,7 @@ pub async fn set_hours(
     starts: String,
     ends: String,
     slot_minutes: String,
+    #[server(default)] fee: String,
 ) -> Result<(), AppError> {
     use crate::server::authed;
     use healipro_core::scheduling::{service, WeeklyHours};
@@ -219,6 +228,15 @@ pub async fn set_hours(
     let slot_minutes: u16 = slot_minutes.trim().parse().map_err(|_| {
         Error::validation("slot_minutes", "Enter the slot length in minutes, e.g. 15.")
     })?;
+    let fee_pkr: Option<i32> = match fee.trim() {
+        "" => None,
+        f => Some(f.parse().map_err(|_| {
+            Error::validation(
+                "fee",
+                "Enter the fee in whole rupees, e.g. 1500, or leave it empty.",
+            )
+        })?),
+    };
     let (starts, ends) = (parse::time("starts", &starts)?, parse::time("ends", &ends)?);
     let mut hours = Vec::new();
     for day in weekdays.split(',').map(str::trim).filter(|d| !d.is_empty()) {
@@ -230,10 +248,107 @@ pub async fn set_hours(
             starts,
             ends,
             slot_minutes,
-            fee_pkr: None,
+            fee_pkr,
         });
     }
     service::set_hours(&mut tx, &session, doctor, &hours).await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// A doctor's weekly hours, for the hours form.
+#[server(prefix = "/api", endpoint = "appointments/hours/get")]
+pub async fn doctor_hours(doctor: String) -> Result<Vec<HoursDto>, AppError> {
+    use crate::server::authed;
+    use healipro_core::{rbac::Permission, scheduling::service};
+    let (session, mut tx) = authed(Permission::SchedulesManage).await?;
+    let doctor = parse::doctor(&doctor)?;
+    let hours = service::hours(&mut tx, &session, doctor).await?;
+    tx.commit().await?;
+    Ok(hours.into_iter().map(Into::into).collect())
+}
+
+/// Leave and holidays in force touching `from`–`to` (empty `from`: today in
+/// the clinic; empty `to`: a year on).
+#[server(prefix = "/api", endpoint = "appointments/exceptions")]
+pub async fn list_exceptions(
+    #[server(default)] from: String,
+    #[server(default)] to: String,
+) -> Result<Vec<ExceptionDto>, AppError> {
+    use crate::server::authed;
+    use healipro_core::{rbac::Permission, scheduling::service};
+    let (session, mut tx) = authed(Permission::AppointmentsRead).await?;
+    let from = clinic_day!(&from);
+    let to = healipro_core::audit::search::parse_date("to", "To", &to)?
+        .unwrap_or_else(|| service::days_after(from, service::MAX_RANGE_DAYS - 1));
+    let list = service::exceptions(&mut tx, &session, from, to).await?;
+    tx.commit().await?;
+    Ok(list.into_iter().map(Into::into).collect())
+}
+
+/// Leave for `doctor` (empty: a holiday for the whole clinic) from
+/// `first_day` to `last_day` (empty: the first day only).
+#[server(prefix = "/api", endpoint = "appointments/exceptions/add")]
+pub async fn add_exception(
+    #[server(default)] doctor: String,
+    first_day: String,
+    #[server(default)] last_day: String,
+    reason: String,
+) -> Result<String, AppError> {
+    use crate::server::authed;
+    use healipro_core::rbac::Permission;
+    use healipro_core::scheduling::{service, Exception};
+    let (session, mut tx) = authed(Permission::SchedulesManage).await?;
+    let doctor = match doctor.trim() {
+        "" => None,
+        id => Some(parse::doctor(id)?),
+    };
+    let first_day = healipro_core::audit::search::parse_date("first_day", "First day", &first_day)?
+        .ok_or_else(|| healipro_core::Error::validation("first_day", "Choose the first day."))?;
+    let last_day = healipro_core::audit::search::parse_date("last_day", "Last day", &last_day)?
+        .unwrap_or(first_day);
+    let e = Exception {
+        doctor,
+        first_day,
+        last_day,
+        reason,
+    };
+    let id = service::add_exception(&mut tx, &session, &e).await?;
+    tx.commit().await?;
+    Ok(id.to_string())
+}
+
+/// Withdraws leave or a holiday: its days are bookable again.
+#[server(prefix = "/api", endpoint = "appointments/exceptions/withdraw")]
+pub async fn withdraw_exception(id: String) -> Result<ExceptionDto, AppError> {
+    use crate::server::authed;
+    use healipro_core::{rbac::Permission, scheduling::service};
+    let (session, mut tx) = authed(Permission::SchedulesManage).await?;
+    let id = parse::exception(&id)?;
+    let e = service::withdraw_exception(&mut tx, &session, id).await?;
+    tx.commit().await?;
+    Ok(e.into())
+}
+
+/// Patients seen per doctor per day, `from`–`to` (empty `to`: today in the
+/// clinic; empty `from`: a week before `to`). Viewing it is audited.
+#[server(prefix = "/api", endpoint = "appointments/report")]
+pub async fn patients_seen(
+    #[server(default)] from: String,
+    #[server(default)] to: String,
+) -> Result<SeenReportDto, AppError> {
+    use crate::server::authed;
+    use healipro_core::rbac::Permission;
+    use healipro_core::scheduling::{report, service};
+    let (session, mut tx) = authed(Permission::AppointmentsRead).await?;
+    let to = clinic_day!(&to);
+    let from = healipro_core::audit::search::parse_date("from", "From", &from)?
+        .unwrap_or_else(|| service::days_after(to, -6));
+    let rows = report::patients_seen(&mut tx, &session, from, to).await?;
+    tx.commit().await?;
+    Ok(SeenReportDto {
+        from: from.format("%Y-%m-%d").to_string(),
+        to: to.format("%Y-%m-%d").to_string(),
+        rows: rows.into_iter().map(Into::into).collect(),
+    })
 }

@@ -5,9 +5,10 @@
 //! keyed so a refresh keeps the keyboard focus where it was.
 
 use super::api::{
-    book, call_next, change_status, day_list, list_doctors, set_hours, slots, walk_in,
+    add_exception, book, call_next, change_status, day_list, doctor_hours, list_doctors,
+    list_exceptions, patients_seen, reschedule, set_hours, slots, walk_in, withdraw_exception,
 };
-use super::dto::{AppointmentDto, DoctorDto, SlotDto};
+use super::dto::{AppointmentDto, DoctorDto, ExceptionDto, HoursDto, SlotDto};
 use super::text;
 use crate::error::AppError;
 use crate::features::patients::api::list_patients;
@@ -87,10 +88,49 @@ fn token_text(a: &AppointmentDto) -> String {
     a.token.map(|t| t.to_string()).unwrap_or_default()
 }
 
-/// A row's identity for keyed lists: a changed row is drawn anew, an
-/// unchanged one keeps its DOM (and focus).
-fn row_key(a: &AppointmentDto) -> (String, String, Option<i32>) {
-    (a.id.clone(), a.status.clone(), a.token)
+/// A row's identity for keyed lists: a changed row (status, token or a
+/// rescheduled time) is drawn anew, an unchanged one keeps its DOM (and
+/// focus).
+fn row_key(a: &AppointmentDto) -> (String, String, Option<i32>, Option<String>) {
+    (a.id.clone(), a.status.clone(), a.token, a.time.clone())
+}
+
+/// Opens the browser's print dialog (the print stylesheet hides the
+/// navigation and the controls).
+fn print_page(_: leptos::ev::MouseEvent) {
+    if let Ok(w) = leptos::prelude::window().print() {
+        let () = w;
+    }
+}
+
+/// One doctor's slots on a day as buttons (arrow keys move between the free
+/// ones); `chosen` holds the pressed one.
+fn slot_buttons(list: Vec<SlotDto>, chosen: RwSignal<Option<SlotDto>>) -> AnyView {
+    view! {
+        <div class="slot-list" role="group" aria-label="Slots" on:keydown=arrow_keys>
+            {list
+                .into_iter()
+                .map(|s| {
+                    let label = if s.taken { format!("{} (taken)", s.time) } else { s.time.clone() };
+                    let at = s.starts_at.clone();
+                    let pressed = move || chosen.get().is_some_and(|c| c.starts_at == at);
+                    let taken = s.taken;
+                    view! {
+                        <button
+                            type="button"
+                            class="slot"
+                            disabled=taken
+                            aria-pressed=move || pressed().to_string()
+                            on:click=move |_| chosen.set(Some(s.clone()))
+                        >
+                            {label}
+                        </button>
+                    }
+                })
+                .collect_view()}
+        </div>
+    }
+    .into_any()
 }
 
 /// One status change from a row: (appointment id, status, note).
@@ -139,16 +179,14 @@ fn AppointmentsBody() -> impl IntoView {
             .map(|d| d.appointments)
             .unwrap_or_default()
     };
-    let print = move |_| {
-        if let Ok(w) = leptos::prelude::window().print() {
-            let () = w;
-        }
-    };
+    let rescheduling = RwSignal::new(None::<String>);
     view! {
         <div class="page-head">
             <h1>{text::TITLE}</h1>
-            <a href="/appointments/queue">"Today's queue"</a>
-            <button type="button" class="secondary no-print" on:click=print>"Print"</button>
+            <a href="/appointments/queue" class="no-print">"Today's queue"</a>
+            <a href="/appointments/day" class="no-print">{text::DAY_SHEET_TITLE}</a>
+            <a href="/appointments/report" class="no-print">{text::REPORT_TITLE}</a>
+            <button type="button" class="secondary no-print" on:click=print_page>"Print"</button>
         </div>
         <div class="day-filters no-print">
             <label for="day-view-date">"Day"</label>
@@ -201,7 +239,7 @@ fn AppointmentsBody() -> impl IntoView {
                 </thead>
                 <tbody>
                     <For each=rows key=row_key let:a>
-                        <AppointmentRow a status cancelling reason/>
+                        <AppointmentRow a status cancelling reason rescheduling changed/>
                     </For>
                 </tbody>
             </table>
@@ -209,7 +247,13 @@ fn AppointmentsBody() -> impl IntoView {
         <BookPanel doctors changed/>
         // Read inside Suspense, as the user loads: server and browser agree.
         <Suspense fallback=|| ()>
-            {move || may_manage().then(|| view! { <HoursForm doctors changed/> })}
+            {move || {
+                let manage = may_manage();
+                view! {
+                    <LeaveSection doctors changed manage/>
+                    {manage.then(|| view! { <HoursForm doctors changed/> })}
+                }
+            }}
         </Suspense>
     }
 }
@@ -220,6 +264,8 @@ fn AppointmentRow(
     status: Action<StatusChange, Result<AppointmentDto, AppError>>,
     cancelling: RwSignal<Option<String>>,
     reason: RwSignal<String>,
+    rescheduling: RwSignal<Option<String>>,
+    changed: RwSignal<u32>,
 ) -> impl IntoView {
     let id = a.id.clone();
     let go = move |s: &'static str| {
@@ -245,12 +291,20 @@ fn AppointmentRow(
         }
     };
     let who = format!("{} ({})", a.patient_name, a.mr_number);
-    let (arrive_label, no_show_label, cancel_label, done_label) = (
+    let (arrive_label, no_show_label, cancel_label, done_label, move_label) = (
         format!("Arrived: {who}"),
         format!("No-show: {who}"),
         format!("Cancel: {who}"),
         format!("Done: {who}"),
+        format!("Reschedule: {who}"),
     );
+    let move_id = a.id.clone();
+    let is_moving = move || rescheduling.get().as_deref() == Some(move_id.as_str());
+    let open_move = {
+        let id = a.id.clone();
+        move |_| rescheduling.set(Some(id.clone()))
+    };
+    let moving = a.clone();
     view! {
         <tr class=format!("status-{}", a.status)>
             <td class="mono">{a.time.clone().unwrap_or_else(|| "walk-in".to_owned())}</td>
@@ -266,6 +320,7 @@ fn AppointmentRow(
                 {a.can_arrive.then(|| view! { <button type="button" aria-label=arrive_label on:click=go("arrived")>"Arrived"</button> })}
                 {a.can_no_show.then(|| view! { <button type="button" class="secondary" aria-label=no_show_label on:click=go("no_show")>"No-show"</button> })}
                 {a.can_done.then(|| view! { <button type="button" aria-label=done_label on:click=go("done")>"Done"</button> })}
+                {a.can_reschedule.then(|| view! { <button type="button" class="secondary" aria-label=move_label on:click=open_move>"Reschedule"</button> })}
                 {a.can_cancel.then(|| view! { <button type="button" class="secondary" aria-label=cancel_label on:click=open_cancel>"Cancel"</button> })}
                 <Show when=is_cancelling>
                     <form class="cancel-form" on:submit=confirm_cancel.clone()>
@@ -285,6 +340,102 @@ fn AppointmentRow(
                 </Show>
             </td>
         </tr>
+        <Show when=is_moving.clone()>
+            <tr class="reschedule-row no-print">
+                <td colspan="7">
+                    <ReschedulePanel a=moving.clone() rescheduling changed/>
+                </td>
+            </tr>
+        </Show>
+    }
+}
+
+/// Moves a booked appointment: a day (its own by default), that day's free
+/// slots of its doctor, and "Move here". A conflict shows the server's
+/// message and keeps the choice.
+#[component]
+fn ReschedulePanel(
+    a: AppointmentDto,
+    rescheduling: RwSignal<Option<String>>,
+    changed: RwSignal<u32>,
+) -> impl IntoView {
+    let date = RwSignal::new(a.day.clone());
+    let chosen = RwSignal::new(None::<SlotDto>);
+    let again = RwSignal::new(0u32);
+    let doctor = a.doctor_id.clone();
+    let free = Resource::new(
+        move || (date.get(), again.get()),
+        move |(day, _)| slots(doctor.clone(), day),
+    );
+    let moving = Action::new(|(id, at): &(String, String)| reschedule(id.clone(), at.clone()));
+    let message = RwSignal::new(None::<String>);
+    Effect::new(move |_| match moving.value().get() {
+        Some(Ok(_)) => {
+            message.set(None);
+            rescheduling.set(None);
+            changed.update(|c| *c += 1);
+        }
+        Some(Err(e)) => {
+            message.set(Some(e.to_string()));
+            again.update(|c| *c += 1);
+        }
+        None => {}
+    });
+    let id = a.id.clone();
+    let confirm = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        match chosen.get_untracked() {
+            None => message.set(Some(text::CHOOSE_SLOT.to_owned())),
+            Some(s) => {
+                moving.dispatch((id.clone(), s.starts_at));
+            }
+        }
+    };
+    let date_id = format!("move-date-{}", a.id);
+    view! {
+        <form class="reschedule-form" aria-label=format!("Reschedule {} ({})", a.patient_name, a.mr_number) on:submit=confirm>
+            <p class="hint">
+                {format!(
+                    "Move {} ({}) with {}, now {} at {}.",
+                    a.patient_name,
+                    a.mr_number,
+                    a.doctor_name,
+                    a.day,
+                    a.time.clone().unwrap_or_default(),
+                )}
+            </p>
+            <label for=date_id.clone()>"New day"</label>
+            <input
+                id=date_id
+                type="date"
+                prop:value=move || date.get()
+                on:change=move |ev| {
+                    date.set(event_target_value(&ev));
+                    chosen.set(None);
+                }
+            />
+            <fieldset class="slots">
+                <legend>"Free slots that day"</legend>
+                <Transition fallback=|| view! { <p>{crate::ui::text::LOADING}</p> }>
+                    {move || match free.get() {
+                        None => ().into_any(),
+                        Some(Err(e)) => error_view(e),
+                        Some(Ok(list)) if list.is_empty() => {
+                            view! { <p class="hint">{text::NO_SLOTS}</p> }.into_any()
+                        }
+                        Some(Ok(list)) => slot_buttons(list, chosen),
+                    }}
+                </Transition>
+            </fieldset>
+            <p class="chosen" role="status">
+                {move || format!("New slot: {}", chosen.get().map(|s| s.time).unwrap_or_else(|| "none".to_owned()))}
+            </p>
+            {move || message.get().map(|m| view! { <p class="error" role="alert">{m}</p> })}
+            <div class="actions">
+                <button type="submit" disabled=move || moving.pending().get()>"Move here"</button>
+                <button type="button" class="secondary" on:click=move |_| rescheduling.set(None)>"Keep as is"</button>
+            </div>
+        </form>
     }
 }
 
@@ -452,39 +603,7 @@ fn BookPanel(
                             Some(Ok(list)) if list.is_empty() => {
                                 view! { <p class="hint">{text::NO_SLOTS}</p> }.into_any()
                             }
-                            Some(Ok(list)) => {
-                                view! {
-                                    <div class="slot-list" role="group" aria-label="Slots" on:keydown=arrow_keys>
-                                        {list
-                                            .into_iter()
-                                            .map(|s| {
-                                                let label = if s.taken {
-                                                    format!("{} (taken)", s.time)
-                                                } else {
-                                                    s.time.clone()
-                                                };
-                                                let at = s.starts_at.clone();
-                                                let pressed = move || {
-                                                    chosen.get().is_some_and(|c| c.starts_at == at)
-                                                };
-                                                let taken = s.taken;
-                                                view! {
-                                                    <button
-                                                        type="button"
-                                                        class="slot"
-                                                        disabled=taken
-                                                        aria-pressed=move || pressed().to_string()
-                                                        on:click=move |_| chosen.set(Some(s.clone()))
-                                                    >
-                                                        {label}
-                                                    </button>
-                                                }
-                                            })
-                                            .collect_view()}
-                                    </div>
-                                }
-                                    .into_any()
-                            }
+                            Some(Ok(list)) => slot_buttons(list, chosen),
                         }
                     }}
                 </Transition>
@@ -582,14 +701,15 @@ pub fn QueuePage() -> impl IntoView {
 fn QueueBody() -> impl IntoView {
     let doctors = Resource::new(|| (), |()| list_doctors());
     let picked = RwSignal::new(String::new());
-    // The picked doctor, or the first one listed.
+    // The picked doctor; else the signed-in doctor; else the first listed.
     let doctor = move || {
         let p = picked.get();
         if p.is_empty() {
-            doctor_options(doctors.get())
-                .into_iter()
-                .next()
-                .map(|d| d.id)
+            let list = doctor_options(doctors.get());
+            list.iter()
+                .find(|d| d.me)
+                .or(list.first())
+                .map(|d| d.id.clone())
                 .unwrap_or_default()
         } else {
             p
@@ -713,9 +833,45 @@ fn HoursForm(
     let starts = RwSignal::new("09:00".to_owned());
     let ends = RwSignal::new("13:00".to_owned());
     let minutes = RwSignal::new("15".to_owned());
-    let save = Action::new(|args: &(String, String, String, String, String)| {
-        let (d, w, s, e, m) = args.clone();
-        set_hours(d, w, s, e, m)
+    let fee = RwSignal::new(String::new());
+    // The chosen doctor's current hours, with the doctor they answer for.
+    let current = Resource::new(
+        move || doctor.get(),
+        |d| async move {
+            if d.is_empty() {
+                return Ok((d, Vec::new()));
+            }
+            let hours = doctor_hours(d.clone()).await?;
+            Ok::<_, AppError>((d, hours))
+        },
+    );
+    let note = RwSignal::new(None::<String>);
+    Effect::new(move |_| {
+        if let Some(Ok((d, hours))) = current.get() {
+            if d.is_empty() || d != doctor.get_untracked() {
+                return;
+            }
+            if hours.is_empty() {
+                note.set(Some(text::HOURS_NONE.to_owned()));
+                days.set(Vec::new());
+                return;
+            }
+            note.set(prefill_note(&hours));
+            if let Some(first) = hours.first() {
+                let mut ticked: Vec<u8> = hours.iter().map(|h| h.weekday).collect();
+                ticked.dedup();
+                days.set(ticked);
+                starts.set(first.starts.clone());
+                ends.set(first.ends.clone());
+                minutes.set(first.slot_minutes.to_string());
+                fee.set(first.fee_pkr.map(|f| f.to_string()).unwrap_or_default());
+            }
+        }
+    });
+    type HoursArgs = (String, String, String, String, String, String);
+    let save = Action::new(|args: &HoursArgs| {
+        let (d, w, s, e, m, f) = args.clone();
+        set_hours(d, w, s, e, m, f)
     });
     Effect::new(move |_| {
         if let Some(Ok(())) = save.value().get() {
@@ -736,6 +892,7 @@ fn HoursForm(
             starts.get_untracked(),
             ends.get_untracked(),
             minutes.get_untracked(),
+            fee.get_untracked(),
         ));
     };
     view! {
@@ -755,6 +912,7 @@ fn HoursForm(
                         }}
                     </Transition>
                 </select>
+                {move || note.get().map(|n| view! { <p class="hint" role="status">{n}</p> })}
                 <fieldset class="weekdays">
                     <legend>"Days"</legend>
                     {WEEKDAYS
@@ -797,6 +955,10 @@ fn HoursForm(
                         <label for="hours-slot">"Slot minutes"</label>
                         <input id="hours-slot" type="number" min="5" max="240" prop:value=move || minutes.get() on:input=move |ev| minutes.set(event_target_value(&ev))/>
                     </div>
+                    <div>
+                        <label for="hours-fee">"Fee (PKR, optional)"</label>
+                        <input id="hours-fee" type="number" min="0" step="1" prop:value=move || fee.get() on:input=move |ev| fee.set(event_target_value(&ev))/>
+                    </div>
                 </div>
                 <button type="submit" disabled=move || save.pending().get()>"Save hours"</button>
                 {move || {
@@ -809,5 +971,430 @@ fn HoursForm(
                 }}
             </form>
         </details>
+    }
+}
+
+/// What the hours form says about the hours it loaded.
+fn prefill_note(hours: &[HoursDto]) -> Option<String> {
+    let first = hours.first()?;
+    let same = hours.iter().all(|h| {
+        h.starts == first.starts
+            && h.ends == first.ends
+            && h.slot_minutes == first.slot_minutes
+            && h.fee_pkr == first.fee_pkr
+    });
+    let mut days: Vec<u8> = hours.iter().map(|h| h.weekday).collect();
+    days.dedup();
+    Some(if same && days.len() == hours.len() {
+        text::HOURS_LOADED.to_owned()
+    } else {
+        let blocks: Vec<String> = hours
+            .iter()
+            .map(|h| {
+                let name = WEEKDAYS
+                    .iter()
+                    .find(|(n, _)| *n == h.weekday)
+                    .map_or("?", |(_, name)| name);
+                format!("{name} {}–{}", h.starts, h.ends)
+            })
+            .collect();
+        format!("{} ({}).", text::HOURS_DIFFER, blocks.join(", "))
+    })
+}
+
+/// Leave and holidays ahead: the list for everyone at the desk; adding and
+/// withdrawing (with a confirmation) for schedules.manage.
+#[component]
+fn LeaveSection(
+    doctors: Resource<Result<Vec<DoctorDto>, AppError>>,
+    changed: RwSignal<u32>,
+    manage: bool,
+) -> impl IntoView {
+    let ahead = Resource::new(
+        move || changed.get(),
+        |_| list_exceptions(String::new(), String::new()),
+    );
+    let doctor = RwSignal::new(String::new());
+    let first = RwSignal::new(String::new());
+    let last = RwSignal::new(String::new());
+    let reason = RwSignal::new(String::new());
+    type LeaveArgs = (String, String, String, String);
+    let adding = Action::new(|(d, f, l, r): &LeaveArgs| {
+        add_exception(d.clone(), f.clone(), l.clone(), r.clone())
+    });
+    let withdrawing = Action::new(|id: &String| withdraw_exception(id.clone()));
+    let confirming = RwSignal::new(None::<String>);
+    let message = RwSignal::new(None::<Result<String, String>>);
+    Effect::new(move |_| match adding.value().get() {
+        Some(Ok(_)) => {
+            message.set(Some(Ok(text::LEAVE_ADDED.to_owned())));
+            reason.set(String::new());
+            changed.update(|c| *c += 1);
+        }
+        Some(Err(e)) => message.set(Some(Err(e.to_string()))),
+        None => {}
+    });
+    Effect::new(move |_| match withdrawing.value().get() {
+        Some(Ok(_)) => {
+            confirming.set(None);
+            message.set(Some(Ok(text::WITHDRAWN.to_owned())));
+            changed.update(|c| *c += 1);
+        }
+        Some(Err(e)) => message.set(Some(Err(e.to_string()))),
+        None => {}
+    });
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        adding.dispatch((
+            doctor.get_untracked(),
+            first.get_untracked(),
+            last.get_untracked(),
+            reason.get_untracked(),
+        ));
+    };
+    let rows = move || ahead.get().and_then(Result::ok).unwrap_or_default();
+    view! {
+        <section class="leave-panel no-print" aria-labelledby="leave-heading">
+            <h2 id="leave-heading">{text::LEAVE_TITLE}</h2>
+            {manage.then(|| view! {
+                <form class="leave-form" on:submit=submit>
+                    <p class="hint">{text::LEAVE_HINT}</p>
+                    <div class="book-fields">
+                        <div>
+                            <label for="leave-doctor">"Doctor on leave"</label>
+                            <select id="leave-doctor" on:change=move |ev| doctor.set(event_target_value(&ev))>
+                                <option value="">{text::WHOLE_CLINIC}</option>
+                                <Transition fallback=|| ()>
+                                    {move || {
+                                        doctor_options(doctors.get())
+                                            .into_iter()
+                                            .map(|d| view! { <option value=d.id>{d.name}</option> })
+                                            .collect_view()
+                                    }}
+                                </Transition>
+                            </select>
+                        </div>
+                        <div>
+                            <label for="leave-first">"First day"</label>
+                            <input id="leave-first" type="date" required prop:value=move || first.get() on:input=move |ev| first.set(event_target_value(&ev))/>
+                        </div>
+                        <div>
+                            <label for="leave-last">"Last day (optional)"</label>
+                            <input id="leave-last" type="date" prop:value=move || last.get() on:input=move |ev| last.set(event_target_value(&ev))/>
+                        </div>
+                        <div>
+                            <label for="leave-reason">"Reason"</label>
+                            <input id="leave-reason" type="text" required maxlength="200" prop:value=move || reason.get() on:input=move |ev| reason.set(event_target_value(&ev))/>
+                        </div>
+                    </div>
+                    <button type="submit" disabled=move || adding.pending().get()>"Add leave or holiday"</button>
+                </form>
+            })}
+            {move || {
+                message
+                    .get()
+                    .map(|m| match m {
+                        Ok(m) => view! { <p class="ok" role="status">{m}</p> }.into_any(),
+                        Err(e) => view! { <p class="error" role="alert">{e}</p> }.into_any(),
+                    })
+            }}
+            <Transition fallback=|| view! { <p>{crate::ui::text::LOADING}</p> }>
+                {move || match ahead.get() {
+                    Some(Err(e)) => Some(error_view(e)),
+                    Some(Ok(l)) if l.is_empty() => Some(view! { <p class="empty">{text::NO_LEAVE}</p> }.into_any()),
+                    _ => None,
+                }}
+                <ul class="exceptions" aria-label="Leave and holidays ahead">
+                    <For each=rows key=|e: &ExceptionDto| e.id.clone() let:e>
+                        <ExceptionItem e manage confirming withdrawing/>
+                    </For>
+                </ul>
+            </Transition>
+        </section>
+    }
+}
+
+#[component]
+fn ExceptionItem(
+    e: ExceptionDto,
+    manage: bool,
+    confirming: RwSignal<Option<String>>,
+    withdrawing: Action<String, Result<ExceptionDto, AppError>>,
+) -> impl IntoView {
+    let days = if e.first_day == e.last_day {
+        e.first_day.clone()
+    } else {
+        format!("{} to {}", e.first_day, e.last_day)
+    };
+    let what = format!("{}: {days}", e.who);
+    let id = e.id.clone();
+    let asking = move || confirming.get().as_deref() == Some(id.as_str());
+    let open = {
+        let id = e.id.clone();
+        move |_| confirming.set(Some(id.clone()))
+    };
+    let confirm = {
+        let id = e.id.clone();
+        move |_| {
+            withdrawing.dispatch(id.clone());
+        }
+    };
+    let label = format!("Withdraw: {what}");
+    view! {
+        <li>
+            <span class="who">{what.clone()}</span>
+            <span class="reason">{format!(" — {}", e.reason)}</span>
+            {manage.then(|| view! {
+                <button type="button" class="secondary" aria-label=label on:click=open>"Withdraw"</button>
+                <Show when=asking.clone()>
+                    <span class="confirm" role="group" aria-label="Confirm withdrawing">
+                        <span>{text::WITHDRAW_CONFIRM}</span>
+                        <button type="button" class="danger" autofocus on:click=confirm.clone()>"Confirm withdraw"</button>
+                        <button type="button" class="secondary" on:click=move |_| confirming.set(None)>"Keep"</button>
+                    </span>
+                </Show>
+            })}
+        </li>
+    }
+}
+
+/// `/appointments/day`: the printable day sheet, per doctor or all doctors,
+/// with the day's no-shows listed after.
+#[component]
+pub fn DaySheetPage() -> impl IntoView {
+    view! {
+        <AppLayout>
+            <DaySheetBody/>
+        </AppLayout>
+    }
+}
+
+#[component]
+fn DaySheetBody() -> impl IntoView {
+    let doctors = Resource::new(|| (), |()| list_doctors());
+    let view_day = RwSignal::new(String::new());
+    let view_doctor = RwSignal::new(String::new());
+    let day = Resource::new(
+        move || (view_day.get(), view_doctor.get()),
+        |(d, doc)| day_list(d, doc),
+    );
+    view! {
+        <div class="page-head">
+            <h1>{text::DAY_SHEET_TITLE}</h1>
+            <a href="/appointments" class="no-print">"Appointments"</a>
+            <button type="button" class="no-print" on:click=print_page>"Print"</button>
+        </div>
+        <div class="day-filters no-print">
+            <label for="sheet-date">"Day"</label>
+            <div>
+                <input
+                    id="sheet-date"
+                    type="date"
+                    prop:value=move || {
+                        let v = view_day.get();
+                        if v.is_empty() { day.get().and_then(Result::ok).map(|d| d.day).unwrap_or_default() } else { v }
+                    }
+                    on:change=move |ev| view_day.set(event_target_value(&ev))
+                />
+            </div>
+            <label for="sheet-doctor">"Show doctor"</label>
+            <div>
+                <select id="sheet-doctor" on:change=move |ev| view_doctor.set(event_target_value(&ev))>
+                    <option value="">{text::ALL_DOCTORS}</option>
+                    <Transition fallback=|| ()>
+                        {move || {
+                            doctor_options(doctors.get())
+                                .into_iter()
+                                .map(|d| view! { <option value=d.id>{d.name}</option> })
+                                .collect_view()
+                        }}
+                    </Transition>
+                </select>
+            </div>
+        </div>
+        <Transition fallback=|| view! { <p>{crate::ui::text::LOADING}</p> }>
+            {move || day.get().map(|r| match r {
+                Err(e) => error_view(e),
+                Ok(d) => day_sheet(&d.day, d.appointments),
+            })}
+        </Transition>
+    }
+}
+
+/// The sheet: one table per doctor (time, token, patient, MR number,
+/// status), then the no-shows.
+fn day_sheet(day: &str, list: Vec<AppointmentDto>) -> AnyView {
+    let mut by_doctor: Vec<(String, Vec<AppointmentDto>)> = Vec::new();
+    for a in &list {
+        match by_doctor.last_mut() {
+            Some((id, rows)) if *id == a.doctor_id => rows.push(a.clone()),
+            _ => by_doctor.push((a.doctor_id.clone(), vec![a.clone()])),
+        }
+    }
+    let no_shows: Vec<AppointmentDto> =
+        list.into_iter().filter(|a| a.status == "no_show").collect();
+    let heading = format!("{} — {day}", text::DAY_SHEET_TITLE);
+    view! {
+        <p class="sheet-day">{heading}</p>
+        {by_doctor.is_empty().then(|| view! { <p class="empty">{text::NO_APPOINTMENTS}</p> })}
+        {by_doctor
+            .into_iter()
+            .map(|(_, rows)| {
+                let name = rows[0].doctor_name.clone();
+                view! {
+                    <section class="sheet-doctor">
+                        <h2>{name.clone()}</h2>
+                        <table class="appointments" aria-label=format!("Day sheet of {name}")>
+                            <thead>
+                                <tr>
+                                    <th scope="col">"Time"</th>
+                                    <th scope="col">"Token"</th>
+                                    <th scope="col">"Patient"</th>
+                                    <th scope="col">"MR number"</th>
+                                    <th scope="col">"Status"</th>
+                                </tr>
+                            </thead>
+                            <tbody>
+                                {rows
+                                    .into_iter()
+                                    .map(|a| view! {
+                                        <tr class=format!("status-{}", a.status)>
+                                            <td class="mono">{a.time.clone().unwrap_or_else(|| "walk-in".to_owned())}</td>
+                                            <td class="token">{token_text(&a)}</td>
+                                            <td>{a.patient_name.clone()}</td>
+                                            <td class="mono">{a.mr_number.clone()}</td>
+                                            <td>{a.status_label.clone()}</td>
+                                        </tr>
+                                    })
+                                    .collect_view()}
+                            </tbody>
+                        </table>
+                    </section>
+                }
+            })
+            .collect_view()}
+        <section class="sheet-no-shows" aria-labelledby="no-shows-heading">
+            <h2 id="no-shows-heading">{text::NO_SHOWS}</h2>
+            {if no_shows.is_empty() {
+                view! { <p class="empty">{text::NO_NO_SHOWS}</p> }.into_any()
+            } else {
+                view! {
+                    <ul class="no-shows" aria-label="No-shows of the day">
+                        {no_shows
+                            .into_iter()
+                            .map(|a| view! {
+                                <li>
+                                    {format!(
+                                        "{} {} ({}) with {}",
+                                        a.time.clone().unwrap_or_default(),
+                                        a.patient_name,
+                                        a.mr_number,
+                                        a.doctor_name,
+                                    )}
+                                </li>
+                            })
+                            .collect_view()}
+                    </ul>
+                }
+                .into_any()
+            }}
+        </section>
+    }
+    .into_any()
+}
+
+/// `/appointments/report`: patients seen per doctor per day over a range
+/// (each view is audited).
+#[component]
+pub fn ReportPage() -> impl IntoView {
+    view! {
+        <AppLayout>
+            <ReportBody/>
+        </AppLayout>
+    }
+}
+
+#[component]
+fn ReportBody() -> impl IntoView {
+    let from = RwSignal::new(String::new());
+    let to = RwSignal::new(String::new());
+    // The range asked for; the report loads again only on "Show".
+    let asked = RwSignal::new((String::new(), String::new()));
+    let report = Resource::new(move || asked.get(), |(f, t)| patients_seen(f, t));
+    Effect::new(move |_| {
+        if let Some(Ok(r)) = report.get() {
+            from.set(r.from);
+            to.set(r.to);
+        }
+    });
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        asked.set((from.get_untracked(), to.get_untracked()));
+    };
+    view! {
+        <div class="page-head">
+            <h1>{text::REPORT_TITLE}</h1>
+            <a href="/appointments" class="no-print">"Appointments"</a>
+            <button type="button" class="secondary no-print" on:click=print_page>"Print"</button>
+        </div>
+        <p class="hint">{text::REPORT_HINT}</p>
+        <form class="day-filters no-print" on:submit=submit>
+            <label for="report-from">"From"</label>
+            <div>
+                <input id="report-from" type="date" prop:value=move || from.get() on:input=move |ev| from.set(event_target_value(&ev))/>
+            </div>
+            <label for="report-to">"To"</label>
+            <div>
+                <input id="report-to" type="date" prop:value=move || to.get() on:input=move |ev| to.set(event_target_value(&ev))/>
+            </div>
+            <button type="submit">"Show"</button>
+        </form>
+        <Transition fallback=|| view! { <p>{crate::ui::text::LOADING}</p> }>
+            {move || report.get().map(|r| match r {
+                Err(e) => error_view(e),
+                Ok(r) if r.rows.is_empty() => view! { <p class="empty">{text::REPORT_EMPTY}</p> }.into_any(),
+                Ok(r) => {
+                    let (done, no_show, cancelled) = r.rows.iter().fold((0, 0, 0), |t, x| {
+                        (t.0 + x.done, t.1 + x.no_show, t.2 + x.cancelled)
+                    });
+                    view! {
+                        <table class="appointments report" aria-label=format!("Patients seen {} to {}", r.from, r.to)>
+                            <thead>
+                                <tr>
+                                    <th scope="col">"Day"</th>
+                                    <th scope="col">"Doctor"</th>
+                                    <th scope="col">"Done"</th>
+                                    <th scope="col">"No-show"</th>
+                                    <th scope="col">"Cancelled"</th>
+                                </tr>
+                            </thead>
+                            <tbody>
+                                {r.rows
+                                    .into_iter()
+                                    .map(|x| view! {
+                                        <tr>
+                                            <td class="mono">{x.day}</td>
+                                            <td>{x.doctor_name}</td>
+                                            <td class="num">{x.done}</td>
+                                            <td class="num">{x.no_show}</td>
+                                            <td class="num">{x.cancelled}</td>
+                                        </tr>
+                                    })
+                                    .collect_view()}
+                            </tbody>
+                            <tfoot>
+                                <tr>
+                                    <th scope="row" colspan="2">"Total"</th>
+                                    <td class="num">{done}</td>
+                                    <td class="num">{no_show}</td>
+                                    <td class="num">{cancelled}</td>
+                                </tr>
+                            </tfoot>
+                        </table>
+                    }
+                    .into_any()
+                }
+            })}
+        </Transition>
     }
 }
