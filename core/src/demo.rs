@@ -103,6 +103,7 @@ impl Names {
                     father_or_husband_name: relative,
                     sex,
                     date_of_birth,
+                    date_of_birth_estimated: false,
                     cnic,
                     phone,
                     address,

@@ -27,6 +27,7 @@ fn edit(name: &str, cnic: &str, phone: &str, address: &str) -> PatientEdit {
         cnic: cnic.into(),
         phone: phone.into(),
         address: address.into(),
+        age: String::new(),
     }
 }
 
@@ -418,7 +419,10 @@ async fn blind_index_search_finds_exactly_the_patient_and_never_another_tenant()
     );
     match again {
         Registration::PossibleDuplicates(same) => {
-            assert_eq!(same.iter().map(|p| p.id).collect::<Vec<_>>(), vec![pa.id])
+            assert_eq!(
+                same.iter().map(|p| p.patient.id).collect::<Vec<_>>(),
+                vec![pa.id]
+            )
         }
         Registration::Registered(_) => panic!("no duplicate warning"),
     }

@@ -167,9 +167,16 @@ proptest! {
     }
 
     #[test]
-    fn mr_numbers_search_mr_numbers(n in "[0-9]{1,9}", lower in any::<bool>()) {
-        let written = if lower { format!("mr-{n}") } else { format!("MR-{n}") };
-        prop_assert_eq!(PatientQuery::parse(&written), PatientQuery::MrPrefix(format!("MR-{n}")));
+    fn mr_numbers_search_mr_numbers(
+        prefix in "[A-Z]{1,6}-?",
+        n in "[0-9]{1,9}",
+        lower in any::<bool>(),
+    ) {
+        let upper = format!("{prefix}{n}");
+        let written = if lower { upper.to_lowercase() } else { upper.clone() };
+        prop_assert_eq!(PatientQuery::parse(&written), PatientQuery::MrPrefix(upper));
+        // Digits alone (too few for a CNIC or phone) are the clinic's own prefix's.
+        prop_assert_eq!(PatientQuery::parse(&n), PatientQuery::MrDigits(n.clone()));
     }
 }
 

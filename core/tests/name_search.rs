@@ -23,6 +23,7 @@ fn patient(mr: usize, name: &str) -> NewPatient {
         father_or_husband_name: "Ghulam Rasool".to_owned(),
         sex: Sex::Male,
         date_of_birth: None,
+        date_of_birth_estimated: false,
         cnic: None,
         phone: None,
         address: None,
@@ -237,6 +238,7 @@ async fn register(db: &TestDb, clinic: &TestClinic, session: &Session, name: &st
         cnic: "35202-7654321-3".into(),
         phone: "0321-7654321".into(),
         address: "House 77, Street 9, Satellite Town, Quetta".into(),
+        age: String::new(),
     };
     let mut tx = db.app.tenant_tx_for(clinic.id).await.unwrap();
     let Registration::Registered(p) = service::register(&mut tx, session, &edit, true)

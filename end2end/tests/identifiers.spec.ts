@@ -94,7 +94,7 @@ test('register with CNIC, phone and address; find by CNIC and phone however type
   await page.getByLabel('Sex').selectOption('male');
   await page.getByLabel('CNIC').fill(id.cnicFormatted);
   await page.getByLabel('Full name').press('Enter');
-  const warning = page.getByRole('region', { name: 'A patient with this CNIC or phone is already registered' });
+  const warning = page.getByRole('region', { name: 'This patient may already be registered' });
   await expect(warning).toBeVisible();
   await expect(warning).toContainText(first.mr);
   await expect(warning).toContainText(name);
@@ -121,7 +121,7 @@ test('"Register anyway" registers a second patient with the same phone', async (
   await page.getByLabel('Sex').selectOption('female');
   await page.getByLabel('Phone').fill(id.phoneInternational);
   await page.getByRole('button', { name: 'Register', exact: true }).click();
-  const warning = page.getByRole('region', { name: 'A patient with this CNIC or phone is already registered' });
+  const warning = page.getByRole('region', { name: 'This patient may already be registered' });
   await expect(warning).toContainText(first.mr);
   await warning.getByRole('button', { name: 'Register anyway' }).click();
   await expect(page).toHaveURL(/\/patients\/[0-9a-f-]{36}$/);
@@ -207,7 +207,7 @@ test('the registration form and its duplicate warning fit a 10-inch tablet', asy
   await page.getByLabel('Sex').selectOption('male');
   await page.getByLabel('CNIC').fill(cnic);
   await page.getByLabel('CNIC').press('Enter');
-  const warning = page.getByRole('region', { name: 'A patient with this CNIC or phone is already registered' });
+  const warning = page.getByRole('region', { name: 'This patient may already be registered' });
   await expect(warning).toBeVisible();
   expect(await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth)).toBeLessThanOrEqual(0);
   for (const target of [warning.getByRole('link', { name: /^Open existing/ }).first(), warning.getByRole('button', { name: 'Register anyway' })]) {

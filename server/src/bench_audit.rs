@@ -52,6 +52,7 @@ async fn one_update(db: &Db, tenant: TenantId, id: PatientId, audited: bool) -> 
         father_or_husband_name: p.father_or_husband_name,
         sex: p.sex,
         date_of_birth: p.date_of_birth,
+        date_of_birth_estimated: p.date_of_birth_estimated,
         cnic: p.cnic,
         phone: p.phone,
         address: p.address,

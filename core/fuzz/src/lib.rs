@@ -124,7 +124,19 @@ pub fn check_query(input: &str) {
         // The search decides on the same parsers the registration form uses.
         PatientQuery::Cnic(c) => assert_eq!(Cnic::parse(input), Ok(c), "{input:?}"),
         PatientQuery::Phone(p) => assert_eq!(Phone::parse(input), Ok(p), "{input:?}"),
-        PatientQuery::MrPrefix(mr) => assert!(mr.starts_with("MR"), "{input:?} gave {mr:?}"),
+        // Letters, an optional dash, digits: upper-cased, never a name.
+        PatientQuery::MrPrefix(mr) => assert!(
+            mr.chars().next().is_some_and(|c| c.is_ascii_uppercase())
+                && mr.ends_with(|c: char| c.is_ascii_digit())
+                && mr
+                    .chars()
+                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '-'),
+            "{input:?} gave {mr:?}"
+        ),
+        PatientQuery::MrDigits(d) => assert!(
+            !d.is_empty() && d.chars().all(|c| c.is_ascii_digit()),
+            "{input:?} gave {d:?}"
+        ),
         PatientQuery::NamePrefix(name) => assert!(
             !name.is_empty() && name.trim() == name,
             "{input:?} gave name {name:?}"

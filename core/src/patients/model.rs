@@ -40,6 +40,9 @@ pub struct Patient {
     pub father_or_husband_name: String,
     pub sex: Sex,
     pub date_of_birth: Option<NaiveDate>,
+    /// The date of birth was worked out from an age the patient gave: show
+    /// the age, not the date.
+    pub date_of_birth_estimated: bool,
     /// Decrypted on read; stored encrypted with a blind index.
     pub cnic: Option<Cnic>,
     pub phone: Option<Phone>,
@@ -67,7 +70,11 @@ pub enum PatientQuery {
     /// (`repo::search_names`). The variant keeps its first name, which the
     /// fuzz target matches on.
     NamePrefix(String),
+    /// The start of an MR number with its prefix (`MR-0001`, `hp12`), upper-cased.
     MrPrefix(String),
+    /// Digits only (`000123`): the start of the number after the clinic's
+    /// own prefix, which the repository adds.
+    MrDigits(String),
     Cnic(Cnic),
     Phone(Phone),
 }
@@ -96,17 +103,19 @@ impl PatientQuery {
             }
         }
         let upper = q.to_ascii_uppercase();
-        let digits_only = upper.chars().all(|c| c.is_ascii_digit());
-        let mr_like = upper.starts_with("MR")
-            && upper.len() > 2
-            && upper[2..]
-                .trim_start_matches('-')
-                .chars()
-                .all(|c| c.is_ascii_digit());
-        if mr_like {
+        let letters = upper.len()
+            - upper
+                .trim_start_matches(|c: char| c.is_ascii_uppercase())
+                .len();
+        let number = upper[letters..]
+            .strip_prefix('-')
+            .unwrap_or(&upper[letters..]);
+        let all_digits = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_digit());
+        if letters == 0 && all_digits(&upper) {
+            PatientQuery::MrDigits(upper)
+        } else if (1..=6).contains(&letters) && all_digits(number) {
+            // Names have no digits, so letters then digits is an MR number.
             PatientQuery::MrPrefix(upper)
-        } else if digits_only {
-            PatientQuery::MrPrefix(format!("MR-{upper}"))
         } else {
             PatientQuery::NamePrefix(q.to_lowercase())
         }
@@ -124,6 +133,15 @@ pub fn today() -> NaiveDate {
     chrono::Utc::now().date_naive()
 }
 
+/// Whole months from `from` to `to` (0 if `to` is earlier).
+pub fn months_between(from: NaiveDate, to: NaiveDate) -> u32 {
+    use chrono::Datelike;
+    let months = (to.year() - from.year()) * 12 + to.month() as i32
+        - from.month() as i32
+        - i32::from(to.day() < from.day());
+    u32::try_from(months).unwrap_or(0)
+}
+
 impl Sex {
     pub fn label(self) -> &'static str {
         match self {
@@ -138,6 +156,11 @@ impl Patient {
     /// Completed years on `today`, if the date of birth is known.
     pub fn age_years(&self, today: NaiveDate) -> Option<u32> {
         self.date_of_birth.and_then(|dob| today.years_since(dob))
+    }
+
+    /// Completed months on `today`, if the date of birth is known.
+    pub fn age_months(&self, today: NaiveDate) -> Option<u32> {
+        self.date_of_birth.map(|dob| months_between(dob, today))
     }
 }
 
@@ -157,7 +180,11 @@ mod tests {
             ),
             ("MR-000123", PatientQuery::MrPrefix("MR-000123".into())),
             ("mr-12", PatientQuery::MrPrefix("MR-12".into())),
-            ("000123", PatientQuery::MrPrefix("MR-000123".into())),
+            ("000123", PatientQuery::MrDigits("000123".into())),
+            ("hp-000123", PatientQuery::MrPrefix("HP-000123".into())),
+            ("HP12", PatientQuery::MrPrefix("HP12".into())),
+            ("Ali 2", PatientQuery::NamePrefix("ali 2".into())),
+            ("MR-", PatientQuery::NamePrefix("mr-".into())),
             ("Mrs Khan", PatientQuery::NamePrefix("mrs khan".into())),
             (
                 "35202-1234567-1",
@@ -176,7 +203,7 @@ mod tests {
                 PatientQuery::Phone(Phone::parse("+923001234567").unwrap()),
             ),
             // Too short for a phone: an MR number.
-            ("0300123", PatientQuery::MrPrefix("MR-0300123".into())),
+            ("0300123", PatientQuery::MrDigits("0300123".into())),
             // The shortest numbers abroad are still phones.
             (
                 "+1234 5678",

@@ -19,13 +19,14 @@ struct Row {
     father_or_husband_name: String,
     sex: String,
     date_of_birth: Option<NaiveDate>,
+    date_of_birth_estimated: bool,
     cnic_enc: Option<Vec<u8>>,
     phone_enc: Option<Vec<u8>>,
     address_enc: Option<Vec<u8>>,
 }
 
 const COLUMNS: &str = "id, mr_number, full_name, father_or_husband_name, sex, date_of_birth, \
-                       cnic_enc, phone_enc, address_enc";
+                       date_of_birth_estimated, cnic_enc, phone_enc, address_enc";
 
 /// Decrypts one identifier and parses it back; a stored value that no longer
 /// parses is a bug or tampering, reported without its content.
@@ -65,6 +66,7 @@ async fn to_patient(tx: &mut TenantTx, row: Row) -> Result<Patient> {
         father_or_husband_name: row.father_or_husband_name,
         sex: Sex::parse(&row.sex).unwrap_or(Sex::Other),
         date_of_birth: row.date_of_birth,
+        date_of_birth_estimated: row.date_of_birth_estimated,
         cnic,
         phone,
         address,
@@ -114,6 +116,10 @@ pub async fn search(
             range = Some(prefix_range(p));
             "AND mr_number >= $4 AND mr_number < $5"
         }
+        PatientQuery::MrDigits(d) => {
+            range = Some(prefix_range(&format!("{}{d}", mr_prefix(tx).await?)));
+            "AND mr_number >= $4 AND mr_number < $5"
+        }
         PatientQuery::Cnic(c) => {
             bidx = Some(tx.keys().await?.blind_index(Field::PatientCnic, c.digits()));
             "AND cnic_bidx = $4"
@@ -124,7 +130,7 @@ pub async fn search(
         }
     };
     let order = match query {
-        PatientQuery::MrPrefix(_) => "mr_number",
+        PatientQuery::MrPrefix(_) | PatientQuery::MrDigits(_) => "mr_number",
         _ => "name_key, id",
     };
     let sql = format!(
@@ -203,6 +209,46 @@ pub async fn with_same_identifiers(
     to_patients(tx, rows).await
 }
 
+/// Patients of this clinic who may be the person being registered without
+/// sharing an identifier: a very similar name (the canonical forms of
+/// [`names::normalize`] at trigram similarity 0.6 or more), a very similar
+/// father's or husband's name, and, when both are known, dates of birth at
+/// most three years apart (ages are often guessed). Best match first, at most
+/// `limit`. Candidates come from `clinic.patient_name_matches` (the trigram
+/// index, inside this tenant); the rest is checked on those few rows.
+pub async fn with_similar_name(
+    tx: &mut TenantTx,
+    full_name: &str,
+    father_or_husband_name: &str,
+    date_of_birth: Option<NaiveDate>,
+    limit: u32,
+) -> Result<Vec<Patient>> {
+    let father = names::normalize(father_or_husband_name);
+    if father.is_empty() {
+        return Ok(Vec::new());
+    }
+    let typed = full_name.to_lowercase();
+    let tenant = tx.tenant();
+    let rows: Vec<Row> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM clinic.patient_name_matches($2, $3, 50, 0) AS m
+           JOIN clinic.patients ON tenant_id = $1 AND id = m.patient_id
+          WHERE similarity(name_norm, $3) >= 0.6
+            AND similarity(clinic.normalize_name(father_or_husband_name), $4) >= 0.6
+            AND ($5::date IS NULL OR date_of_birth IS NULL
+                 OR abs(date_of_birth - $5::date) <= 3 * 366)
+          ORDER BY m.rank LIMIT $6"
+    ))
+    .bind(tenant)
+    .bind(&typed)
+    .bind(names::normalize(&typed))
+    .bind(father)
+    .bind(date_of_birth)
+    .bind(i64::from(limit))
+    .fetch_all(tx.conn())
+    .await?;
+    to_patients(tx, rows).await
+}
+
 /// A patient to insert (registration, seed, benchmarks).
 pub struct NewPatient {
     pub mr_number: String,
@@ -210,6 +256,8 @@ pub struct NewPatient {
     pub father_or_husband_name: String,
     pub sex: Sex,
     pub date_of_birth: Option<NaiveDate>,
+    /// The date of birth was worked out from an age.
+    pub date_of_birth_estimated: bool,
     pub cnic: Option<Cnic>,
     pub phone: Option<Phone>,
     pub address: Option<Address>,
@@ -280,10 +328,10 @@ pub async fn insert_many(tx: &mut TenantTx, patients: &[NewPatient]) -> Result<V
     let insert = sqlx::query(
         "INSERT INTO clinic.patients (tenant_id, id, mr_number, full_name, father_or_husband_name,
                                       sex, date_of_birth, cnic_enc, cnic_bidx, phone_enc,
-                                      phone_bidx, address_enc)
+                                      phone_bidx, address_enc, date_of_birth_estimated)
          SELECT $1, * FROM UNNEST($2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[],
                                   $7::date[], $8::bytea[], $9::bytea[], $10::bytea[],
-                                  $11::bytea[], $12::bytea[])",
+                                  $11::bytea[], $12::bytea[], $13::bool[])",
     )
     .bind(tenant)
     .bind(ids.iter().map(PatientId::as_uuid).collect::<Vec<_>>())
@@ -307,8 +355,42 @@ pub async fn insert_many(tx: &mut TenantTx, patients: &[NewPatient]) -> Result<V
     )
     .bind(patients.iter().map(|p| p.sex.as_str()).collect::<Vec<_>>())
     .bind(patients.iter().map(|p| p.date_of_birth).collect::<Vec<_>>());
-    bind_sealed(insert, &sealed).execute(tx.conn()).await?;
+    bind_sealed(insert, &sealed)
+        .bind(
+            patients
+                .iter()
+                .map(|p| p.date_of_birth_estimated)
+                .collect::<Vec<_>>(),
+        )
+        .execute(tx.conn())
+        .await?;
+    // Loads (seed, fixtures, benchmarks) bring their own numbers: registration
+    // continues after the highest.
+    let highest = patients
+        .iter()
+        .filter_map(|p| mr_sequence(&p.mr_number))
+        .max();
+    if let Some(n) = highest {
+        sqlx::query(
+            "INSERT INTO clinic.mr_counters (tenant_id, last_number) VALUES ($1, $2)
+             ON CONFLICT (tenant_id) DO UPDATE
+                SET last_number = greatest(clinic.mr_counters.last_number, EXCLUDED.last_number)",
+        )
+        .bind(tenant)
+        .bind(n)
+        .execute(tx.conn())
+        .await?;
+    }
     Ok(ids)
+}
+
+/// The number at the end of an MR number (`MR-000123` → 123), if any.
+fn mr_sequence(mr: &str) -> Option<i64> {
+    let digits = mr.len() - mr.trim_end_matches(|c: char| c.is_ascii_digit()).len();
+    mr[mr.len() - digits..]
+        .parse::<i64>()
+        .ok()
+        .filter(|n| *n > 0)
 }
 
 pub async fn count(tx: &mut TenantTx) -> Result<i64> {
@@ -321,26 +403,54 @@ pub async fn count(tx: &mut TenantTx) -> Result<i64> {
     )
 }
 
-/// The next `MR-nnnnnn` of this clinic, under a per-tenant transaction lock so
-/// two registrations at once do not take the same number.
+/// The clinic's next MR number: its prefix and the next of its count, six
+/// digits at least. The counter row stays locked until the registration
+/// commits, so concurrent registrations queue and a rolled-back one gives its
+/// number back (unique and gap-free; migration 0012).
 pub async fn next_mr_number(tx: &mut TenantTx) -> Result<String> {
     let tenant = tx.tenant();
-    sqlx::query("SELECT pg_advisory_xact_lock(hashtext('healipro.mr_number'), hashtext($1::text))")
-        .bind(tenant)
-        .execute(tx.conn())
-        .await?;
-    let last: Option<String> = sqlx::query_scalar(
-        "SELECT mr_number FROM clinic.patients
-          WHERE tenant_id = $1 AND mr_number >= 'MR-0' AND mr_number < 'MR-:'
-          ORDER BY mr_number DESC LIMIT 1",
+    let (prefix, n): (String, i64) = sqlx::query_as(
+        "WITH next AS (
+             INSERT INTO clinic.mr_counters (tenant_id, last_number) VALUES ($1, 1)
+             ON CONFLICT (tenant_id) DO UPDATE SET last_number = clinic.mr_counters.last_number + 1
+             RETURNING last_number)
+         SELECT coalesce((SELECT mr_prefix FROM clinic.tenant_settings WHERE tenant_id = $1), $2),
+                last_number
+           FROM next",
     )
     .bind(tenant)
-    .fetch_optional(tx.conn())
+    .bind(DEFAULT_MR_PREFIX)
+    .fetch_one(tx.conn())
     .await?;
-    let n = last
-        .and_then(|m| m.trim_start_matches("MR-").parse::<u64>().ok())
-        .unwrap_or(0);
-    Ok(format!("MR-{:06}", n + 1))
+    Ok(format!("{prefix}{n:06}"))
+}
+
+/// The prefix of MR numbers when a clinic has not chosen one.
+pub const DEFAULT_MR_PREFIX: &str = "MR-";
+
+/// The clinic's MR-number prefix.
+pub async fn mr_prefix(tx: &mut TenantTx) -> Result<String> {
+    let tenant = tx.tenant();
+    let prefix: Option<String> =
+        sqlx::query_scalar("SELECT mr_prefix FROM clinic.tenant_settings WHERE tenant_id = $1")
+            .bind(tenant)
+            .fetch_optional(tx.conn())
+            .await?;
+    Ok(prefix.unwrap_or_else(|| DEFAULT_MR_PREFIX.to_owned()))
+}
+
+/// Sets the clinic's MR-number prefix (already validated).
+pub async fn set_mr_prefix(tx: &mut TenantTx, prefix: &str) -> Result<()> {
+    let tenant = tx.tenant();
+    sqlx::query(
+        "INSERT INTO clinic.tenant_settings (tenant_id, mr_prefix) VALUES ($1, $2)
+         ON CONFLICT (tenant_id) DO UPDATE SET mr_prefix = EXCLUDED.mr_prefix, updated_at = now()",
+    )
+    .bind(tenant)
+    .bind(prefix)
+    .execute(tx.conn())
+    .await?;
+    Ok(())
 }
 
 /// Updates a patient's demographics and identifiers; false when no such
@@ -358,7 +468,8 @@ pub async fn update(tx: &mut TenantTx, id: PatientId, p: &PatientUpdate) -> Resu
     let n = sqlx::query(
         "UPDATE clinic.patients
             SET full_name = $3, father_or_husband_name = $4, sex = $5, date_of_birth = $6,
-                cnic_enc = $7, cnic_bidx = $8, phone_enc = $9, phone_bidx = $10, address_enc = $11
+                cnic_enc = $7, cnic_bidx = $8, phone_enc = $9, phone_bidx = $10, address_enc = $11,
+                date_of_birth_estimated = $12
           WHERE tenant_id = $1 AND id = $2",
     )
     .bind(tenant)
@@ -372,6 +483,7 @@ pub async fn update(tx: &mut TenantTx, id: PatientId, p: &PatientUpdate) -> Resu
     .bind(sealed.phone)
     .bind(sealed.phone_bidx)
     .bind(sealed.address)
+    .bind(p.date_of_birth_estimated)
     .execute(tx.conn())
     .await?
     .rows_affected();
@@ -384,6 +496,7 @@ pub struct PatientUpdate {
     pub father_or_husband_name: String,
     pub sex: Sex,
     pub date_of_birth: Option<NaiveDate>,
+    pub date_of_birth_estimated: bool,
     pub cnic: Option<Cnic>,
     pub phone: Option<Phone>,
     pub address: Option<Address>,

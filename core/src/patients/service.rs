@@ -39,7 +39,7 @@ fn query_kind(q: &PatientQuery) -> &'static str {
     match q {
         PatientQuery::All => "all",
         PatientQuery::NamePrefix(_) => "name",
-        PatientQuery::MrPrefix(_) => "mr_number",
+        PatientQuery::MrPrefix(_) | PatientQuery::MrDigits(_) => "mr_number",
         PatientQuery::Cnic(_) => "cnic",
         PatientQuery::Phone(_) => "phone",
     }
@@ -87,6 +87,9 @@ pub struct PatientEdit {
     pub sex: String,
     /// `YYYY-MM-DD` or empty.
     pub date_of_birth: String,
+    /// When the date of birth is not known: the age as the patient gives it,
+    /// in years (`34`, `34y`) or, for infants, months (`8m`). Empty otherwise.
+    pub age: String,
     /// Empty when not given.
     pub cnic: String,
     pub phone: String,
@@ -95,6 +98,99 @@ pub struct PatientEdit {
 
 fn collapse(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// An age as the patient gives it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Age {
+    Years(u32),
+    /// For babies.
+    Months(u32),
+}
+
+impl Age {
+    /// Years (`34`, `34y`, `34 years`) or months (`8m`, `8 months`).
+    pub fn parse(typed: &str) -> std::result::Result<Age, &'static str> {
+        const HELP: &str = "Enter the age in years (e.g. 34), or in months for a baby (e.g. 8m).";
+        let t = typed.trim().to_ascii_lowercase();
+        let digits = t.len() - t.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+        let (number, unit) = t.split_at(digits);
+        let n: u32 = number.parse().map_err(|_| HELP)?;
+        let age = match unit.trim() {
+            "" | "y" | "yr" | "yrs" | "year" | "years" => Age::Years(n),
+            "m" | "mo" | "month" | "months" => Age::Months(n),
+            _ => return Err(HELP),
+        };
+        if age.months() > 130 * 12 {
+            return Err("The age must be 130 years or less.");
+        }
+        Ok(age)
+    }
+
+    fn months(self) -> u32 {
+        match self {
+            Age::Years(y) => y.saturating_mul(12),
+            Age::Months(m) => m,
+        }
+    }
+
+    /// The age, in the same unit, of someone born on `dob`.
+    fn of(self, dob: chrono::NaiveDate, today: chrono::NaiveDate) -> Age {
+        let months = super::model::months_between(dob, today);
+        match self {
+            Age::Years(_) => Age::Years(months / 12),
+            Age::Months(_) => Age::Months(months),
+        }
+    }
+}
+
+/// The date of birth the form gives, and whether it is estimated from an age
+/// (`today` minus the age). With both, the age must agree with the date: a
+/// mismatch is a typo in one of them.
+fn birth(
+    edit: &PatientEdit,
+    today: chrono::NaiveDate,
+) -> Result<(Option<chrono::NaiveDate>, bool)> {
+    let age = match edit.age.trim() {
+        "" => None,
+        typed => Some(Age::parse(typed).map_err(|m| Error::validation("age", m))?),
+    };
+    let dob = edit.date_of_birth.trim();
+    if dob.is_empty() {
+        let Some(age) = age else {
+            return Ok((None, false));
+        };
+        let estimated = today
+            .checked_sub_months(chrono::Months::new(age.months()))
+            .ok_or_else(|| Error::validation("age", "The age must be 130 years or less."))?;
+        return Ok((Some(estimated), true));
+    }
+    let d = chrono::NaiveDate::parse_from_str(dob, "%Y-%m-%d").map_err(|_| {
+        Error::validation(
+            "date_of_birth",
+            "Enter the date of birth as YYYY-MM-DD, e.g. 1984-03-27.",
+        )
+    })?;
+    if d > today || d < today - chrono::Days::new(130 * 366) {
+        return Err(Error::validation(
+            "date_of_birth",
+            "The date of birth must be in the past 130 years.",
+        ));
+    }
+    if let Some(age) = age {
+        let actual = age.of(d, today);
+        if actual != age {
+            let said = match actual {
+                Age::Years(y) => format!("{y} years"),
+                Age::Months(m) => format!("{m} months"),
+            };
+            return Err(Error::validation(
+                "age",
+                format!("The date of birth makes the patient {said}: correct the age or the date, or clear one of them."),
+            ));
+        }
+    }
+    Ok((Some(d), false))
 }
 
 /// Checks every field; errors name the field and say what to fix (nothing is
@@ -116,30 +212,13 @@ fn validate(edit: &PatientEdit) -> Result<repo::PatientUpdate> {
     }
     let sex = super::Sex::parse(edit.sex.trim())
         .ok_or_else(|| Error::validation("sex", "Choose female, male or other."))?;
-    let dob = edit.date_of_birth.trim();
-    let date_of_birth = if dob.is_empty() {
-        None
-    } else {
-        let d = chrono::NaiveDate::parse_from_str(dob, "%Y-%m-%d").map_err(|_| {
-            Error::validation(
-                "date_of_birth",
-                "Enter the date of birth as YYYY-MM-DD, e.g. 1984-03-27.",
-            )
-        })?;
-        let today = super::model::today();
-        if d > today || d < today - chrono::Days::new(130 * 366) {
-            return Err(Error::validation(
-                "date_of_birth",
-                "The date of birth must be in the past 130 years.",
-            ));
-        }
-        Some(d)
-    };
+    let (date_of_birth, date_of_birth_estimated) = birth(edit, super::model::today())?;
     Ok(repo::PatientUpdate {
         full_name,
         father_or_husband_name: guardian,
         sex,
         date_of_birth,
+        date_of_birth_estimated,
         cnic: optional(&edit.cnic, Cnic::parse).map_err(|m| Error::validation("cnic", m))?,
         phone: optional(&edit.phone, Phone::parse).map_err(|m| Error::validation("phone", m))?,
         address: optional(&edit.address, Address::parse)
@@ -169,14 +248,85 @@ pub async fn update(
 #[derive(Debug, Clone)]
 pub enum Registration {
     Registered(Patient),
-    /// Nothing was saved: these patients of the clinic have the same CNIC or
-    /// phone. The operator opens one of them or registers anyway.
-    PossibleDuplicates(Vec<Patient>),
+    /// Nothing was saved: these patients of the clinic may be the same
+    /// person. The operator opens one of them or registers anyway.
+    PossibleDuplicates(Vec<PossibleDuplicate>),
+}
+
+/// A patient on file who may be the one being registered, and why.
+#[derive(Debug, Clone)]
+pub struct PossibleDuplicate {
+    pub patient: Patient,
+    pub reason: DuplicateReason,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DuplicateReason {
+    SameCnic,
+    SamePhone,
+    /// A very similar name and father's or husband's name, and an age that
+    /// fits (`repo::with_similar_name`).
+    SimilarName,
+}
+
+impl DuplicateReason {
+    pub fn label(self) -> &'static str {
+        match self {
+            DuplicateReason::SameCnic => "Same CNIC",
+            DuplicateReason::SamePhone => "Same phone",
+            DuplicateReason::SimilarName => "Similar name, father's name and age",
+        }
+    }
+}
+
+/// At most this many possible duplicates are shown.
+const DUPLICATES_SHOWN: u32 = 5;
+
+/// Patients on file who may be the person in `p`: the same CNIC or phone
+/// first, then a very similar name, father's name and age.
+async fn possible_duplicates(
+    tx: &mut TenantTx,
+    p: &repo::PatientUpdate,
+) -> Result<Vec<PossibleDuplicate>> {
+    let same = repo::with_same_identifiers(tx, p.cnic.as_ref(), p.phone.as_ref(), DUPLICATES_SHOWN)
+        .await?;
+    let mut found: Vec<PossibleDuplicate> = same
+        .into_iter()
+        .map(|patient| {
+            let reason = if p.cnic.is_some() && patient.cnic == p.cnic {
+                DuplicateReason::SameCnic
+            } else {
+                DuplicateReason::SamePhone
+            };
+            PossibleDuplicate { patient, reason }
+        })
+        .collect();
+    let similar = repo::with_similar_name(
+        tx,
+        &p.full_name,
+        &p.father_or_husband_name,
+        p.date_of_birth,
+        DUPLICATES_SHOWN,
+    )
+    .await?;
+    for patient in similar {
+        if found.len() >= DUPLICATES_SHOWN as usize {
+            break;
+        }
+        if !found.iter().any(|d| d.patient.id == patient.id) {
+            found.push(PossibleDuplicate {
+                patient,
+                reason: DuplicateReason::SimilarName,
+            });
+        }
+    }
+    Ok(found)
 }
 
 /// Registers a new patient with the clinic's next MR number. Unless
-/// `register_anyway`, a CNIC or phone already on file stops it with the
-/// matching patients (families often share a phone, so it is a warning).
+/// `register_anyway`, a possible duplicate on file (same CNIC or phone, or a
+/// very similar name, father's name and age) stops it with the matching
+/// patients (families often share a phone, so it is a warning).
 #[tracing::instrument(level = "debug", skip_all, fields(user = %session.user_id))]
 pub async fn register(
     tx: &mut TenantTx,
@@ -187,7 +337,7 @@ pub async fn register(
     session.require(Permission::PatientsWrite)?;
     let p = validate(edit)?;
     if !register_anyway {
-        let same = repo::with_same_identifiers(tx, p.cnic.as_ref(), p.phone.as_ref(), 5).await?;
+        let same = possible_duplicates(tx, &p).await?;
         if !same.is_empty() {
             // The answer shows other patients' details: log it as a search.
             let details = serde_json::json!({ "kind": "duplicate_check", "results": same.len() });
@@ -201,6 +351,7 @@ pub async fn register(
         father_or_husband_name: p.father_or_husband_name,
         sex: p.sex,
         date_of_birth: p.date_of_birth,
+        date_of_birth_estimated: p.date_of_birth_estimated,
         cnic: p.cnic,
         phone: p.phone,
         address: p.address,
@@ -212,4 +363,41 @@ pub async fn register(
         serde_json::json!({ "mr_number": patient.mr_number, "register_anyway": register_anyway });
     log(tx, session, Action::PatientCreated, Some(id), Some(details)).await?;
     Ok(Registration::Registered(patient))
+}
+
+/// The clinic's MR-number prefix (for the settings page).
+pub async fn mr_prefix(tx: &mut TenantTx, session: &Session) -> Result<String> {
+    session.require(Permission::SettingsManage)?;
+    repo::mr_prefix(tx).await
+}
+
+/// Sets the prefix of the clinic's future MR numbers: 1 to 6 capital
+/// letters and an optional dash (`MR-`, `HP`, `ANC-`). Numbers already given
+/// keep theirs; the count continues.
+pub async fn set_mr_prefix(tx: &mut TenantTx, session: &Session, typed: &str) -> Result<String> {
+    session.require(Permission::SettingsManage)?;
+    let prefix = typed.trim().to_ascii_uppercase();
+    let letters = prefix.strip_suffix('-').unwrap_or(&prefix);
+    if letters.is_empty() || letters.len() > 6 || !letters.chars().all(|c| c.is_ascii_uppercase()) {
+        return Err(Error::validation(
+            "mr_prefix",
+            "Use 1 to 6 letters, optionally followed by a dash, e.g. MR- or HP.",
+        ));
+    }
+    repo::set_mr_prefix(tx, &prefix).await?;
+    let subject = Subject {
+        patient: None,
+        object_type: "settings",
+        object_id: String::new(),
+    };
+    let details = serde_json::json!({ "mr_prefix": prefix });
+    audit::append(
+        tx,
+        &Actor::of(session),
+        Action::SettingsChanged,
+        &subject,
+        Some(&details),
+    )
+    .await?;
+    Ok(prefix)
 }

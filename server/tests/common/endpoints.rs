@@ -112,6 +112,16 @@ pub const ENDPOINTS: &[Endpoint] = &[
         &[("max_idle_minutes", "0"), ("default_idle_minutes", "15")],
     ),
     (
+        "/api/patients/mr-prefix/get",
+        Need::Permission(P::SettingsManage),
+        &[],
+    ),
+    (
+        "/api/patients/mr-prefix/save",
+        Need::Permission(P::SettingsManage),
+        &[("mr_prefix", "1")],
+    ),
+    (
         "/api/admin/security/overview",
         Need::Permission(P::UsersManage),
         &[],

@@ -254,6 +254,8 @@ pub fn SecurityPage() -> impl IntoView {
                 </Transition>
             </section>
 
+            <MrPrefixSection/>
+
             <section aria-labelledby="signin-title">
                 <h2 id="signin-title">"Sign-in security"</h2>
                 <Transition fallback=|| view! { <p>{text::LOADING}</p> }>
@@ -381,5 +383,49 @@ fn SecurityTables(s: super::api::SecurityDto, unlock: ServerAction<UnlockUser>) 
                 </tbody>
             </table>
         </div>
+    }
+}
+
+/// The prefix of the clinic's MR numbers (`MR-000123`, `HP-000124`).
+#[component]
+fn MrPrefixSection() -> impl IntoView {
+    use crate::features::patients::api::{get_mr_prefix, SaveMrPrefix};
+    let save = ServerAction::<SaveMrPrefix>::new();
+    let current = Resource::new(move || save.version().get(), |_| get_mr_prefix());
+    let error = action_error(save.value());
+    let saved = move || {
+        save.value()
+            .get()
+            .and_then(Result::ok)
+            .map(|p| format!("Saved. New patients' numbers start with {p}."))
+    };
+    view! {
+        <section aria-labelledby="mr-title">
+            <h2 id="mr-title">"Patient numbers"</h2>
+            <p class="hint">
+                "New patients get the next number after this prefix; numbers already given stay. 1 to 6 letters, optionally a dash."
+            </p>
+            <Transition fallback=|| view! { <p>{text::LOADING}</p> }>
+                {move || {
+                    current
+                        .get()
+                        .map(|r| match r {
+                            Ok(prefix) => {
+                                view! {
+                                    <ActionForm action=save attr:class="inline-form">
+                                        <label for="mr-prefix">"MR number prefix"</label>
+                                        <input id="mr-prefix" name="mr_prefix" value=prefix maxlength="7" autocomplete="off" required/>
+                                        <p class="error" role="alert">{error}</p>
+                                        <p class="hint" role="status">{saved}</p>
+                                        <button type="submit">"Save prefix"</button>
+                                    </ActionForm>
+                                }
+                                    .into_any()
+                            }
+                            Err(e) => error_view(e),
+                        })
+                }}
+            </Transition>
+        </section>
     }
 }

@@ -42,6 +42,7 @@ pub async fn update_patient(
     father_or_husband_name: String,
     sex: String,
     date_of_birth: String,
+    #[server(default)] age: String,
     #[server(default)] cnic: String,
     #[server(default)] phone: String,
     #[server(default)] address: String,
@@ -56,6 +57,7 @@ pub async fn update_patient(
         father_or_husband_name,
         sex,
         date_of_birth,
+        age,
         cnic,
         phone,
         address,
@@ -66,15 +68,17 @@ pub async fn update_patient(
     Ok(patient.into())
 }
 
-/// Registers a new patient. When the CNIC or phone is already on file and
-/// `register_anyway` is false, nothing is saved and the matching patients come
-/// back so the operator can open one of them instead.
+/// Registers a new patient. When someone on file may be the same person (same
+/// CNIC or phone, or a very similar name, father's name and age) and
+/// `register_anyway` is false, nothing is saved and they come back so the
+/// operator can open one of them instead.
 #[server(prefix = "/api", endpoint = "patients/register")]
 pub async fn register_patient(
     full_name: String,
     father_or_husband_name: String,
     sex: String,
     date_of_birth: String,
+    #[server(default)] age: String,
     #[server(default)] cnic: String,
     #[server(default)] phone: String,
     #[server(default)] address: String,
@@ -89,6 +93,7 @@ pub async fn register_patient(
         father_or_husband_name,
         sex,
         date_of_birth,
+        age,
         cnic,
         phone,
         address,
@@ -104,4 +109,26 @@ pub async fn register_patient(
     };
     tx.commit().await?;
     Ok(outcome)
+}
+
+/// The prefix of the clinic's MR numbers (clinic settings).
+#[server(prefix = "/api", endpoint = "patients/mr-prefix/get")]
+pub async fn get_mr_prefix() -> Result<String, AppError> {
+    use crate::server::authed;
+    use healipro_core::{patients, rbac::Permission};
+    let (session, mut tx) = authed(Permission::SettingsManage).await?;
+    let prefix = patients::service::mr_prefix(&mut tx, &session).await?;
+    tx.commit().await?;
+    Ok(prefix)
+}
+
+/// Sets the prefix of the clinic's future MR numbers; returns it as saved.
+#[server(prefix = "/api", endpoint = "patients/mr-prefix/save")]
+pub async fn save_mr_prefix(mr_prefix: String) -> Result<String, AppError> {
+    use crate::server::authed;
+    use healipro_core::{patients, rbac::Permission};
+    let (session, mut tx) = authed(Permission::SettingsManage).await?;
+    let prefix = patients::service::set_mr_prefix(&mut tx, &session, &mr_prefix).await?;
+    tx.commit().await?;
+    Ok(prefix)
 }

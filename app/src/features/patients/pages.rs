@@ -358,8 +358,11 @@ fn PatientCard(p: PatientDto) -> impl IntoView {
                 <dd>{p.sex}</dd>
                 <dt>"Date of birth"</dt>
                 <dd>
-                    {p.date_of_birth.unwrap_or_else(|| "Not recorded".to_owned())}
-                    {p.age_years.map(|a| format!(" ({a} years)"))}
+                    {match (p.date_of_birth, p.age_label) {
+                        (Some(d), Some(a)) => format!("{d} ({a})"),
+                        (None, Some(a)) if p.age_estimated => format!("Not known (about {a})"),
+                        _ => "Not recorded".to_owned(),
+                    }}
                 </dd>
                 <dt>"CNIC"</dt>
                 <dd class=cnic_class>{or_not_recorded(p.cnic)}</dd>

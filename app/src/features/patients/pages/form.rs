@@ -19,6 +19,7 @@ pub(super) struct PatientDraft {
     pub father_or_husband_name: String,
     pub sex: String,
     pub date_of_birth: String,
+    pub age: String,
     pub cnic: String,
     pub phone: String,
     pub address: String,
@@ -31,6 +32,7 @@ pub(super) struct PatientFields {
     pub guardian: RwSignal<String>,
     pub sex: RwSignal<String>,
     pub dob: RwSignal<String>,
+    pub age: RwSignal<String>,
     pub cnic: RwSignal<String>,
     pub phone: RwSignal<String>,
     pub address: RwSignal<String>,
@@ -43,6 +45,7 @@ impl PatientFields {
             guardian: RwSignal::new(d.father_or_husband_name),
             sex: RwSignal::new(d.sex),
             dob: RwSignal::new(d.date_of_birth),
+            age: RwSignal::new(d.age),
             cnic: RwSignal::new(d.cnic),
             phone: RwSignal::new(d.phone),
             address: RwSignal::new(d.address),
@@ -55,6 +58,7 @@ impl PatientFields {
             father_or_husband_name: p.father_or_husband_name.clone(),
             sex: p.sex_code.clone(),
             date_of_birth: p.date_of_birth_iso.clone(),
+            age: p.age_input.clone(),
             cnic: p.cnic.clone(),
             phone: p.phone.clone(),
             address: p.address.clone(),
@@ -68,6 +72,7 @@ impl PatientFields {
             father_or_husband_name: self.guardian.get_untracked(),
             sex: self.sex.get_untracked(),
             date_of_birth: self.dob.get_untracked(),
+            age: self.age.get_untracked(),
             cnic: self.cnic.get_untracked(),
             phone: self.phone.get_untracked(),
             address: self.address.get_untracked(),
@@ -79,6 +84,7 @@ impl PatientFields {
         self.guardian.set(d.father_or_husband_name);
         self.sex.set(d.sex);
         self.dob.set(d.date_of_birth);
+        self.age.set(d.age);
         self.cnic.set(d.cnic);
         self.phone.set(d.phone);
         self.address.set(d.address);
@@ -94,11 +100,12 @@ impl PatientFields {
 
 /// The fields the form shows: a validation error about one of them is shown
 /// beside it, any other error in the form's alert line.
-const FIELDS: [&str; 7] = [
+const FIELDS: [&str; 8] = [
     "full_name",
     "father_or_husband_name",
     "sex",
     "date_of_birth",
+    "age",
     "cnic",
     "phone",
     "address",
@@ -239,6 +246,7 @@ pub(super) fn PatientFieldInputs(fields: PatientFields, error: FormError) -> imp
     let guardian_ref = NodeRef::<html::Input>::new();
     let sex_ref = NodeRef::<html::Select>::new();
     let dob_ref = NodeRef::<html::Input>::new();
+    let age_ref = NodeRef::<html::Input>::new();
     let cnic_ref = NodeRef::<html::Input>::new();
     let phone_ref = NodeRef::<html::Input>::new();
     let address_ref = NodeRef::<html::Textarea>::new();
@@ -256,6 +264,7 @@ pub(super) fn PatientFieldInputs(fields: PatientFields, error: FormError) -> imp
             "father_or_husband_name" => guardian_ref.get_untracked().map(|e| e.focus()),
             "sex" => sex_ref.get_untracked().map(|e| e.focus()),
             "date_of_birth" => dob_ref.get_untracked().map(|e| e.focus()),
+            "age" => age_ref.get_untracked().map(|e| e.focus()),
             "cnic" => cnic_ref.get_untracked().map(|e| e.focus()),
             "phone" => phone_ref.get_untracked().map(|e| e.focus()),
             "address" => address_ref.get_untracked().map(|e| e.focus()),
@@ -274,6 +283,14 @@ pub(super) fn PatientFieldInputs(fields: PatientFields, error: FormError) -> imp
             />
             <SexField value=fields.sex error node_ref=sex_ref/>
             <TextField id="date_of_birth" label="Date of birth" value=fields.dob error node_ref=dob_ref kind="date"/>
+            <TextField
+                id="age"
+                label="or age, if the date is not known"
+                value=fields.age
+                error
+                node_ref=age_ref
+                placeholder="34, or 8m for a baby"
+            />
             <TextField
                 id="cnic"
                 label="CNIC"

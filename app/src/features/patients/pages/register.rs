@@ -1,9 +1,10 @@
-//! `/patients/new`: registering a patient. When the CNIC or phone is already
-//! on file, nothing is saved: the matching patients are listed, to open one of
+//! `/patients/new`: registering a patient. When someone on file may be the
+//! same person (same CNIC or phone, or a very similar name, father's name and
+//! age), nothing is saved: they are listed with the reason, to open one of
 //! them or to register anyway (families often share a phone).
 
 use super::super::api::RegisterPatient;
-use super::super::dto::{PatientDto, RegistrationDto};
+use super::super::dto::{DuplicateDto, RegistrationDto};
 use super::super::NEW_PATIENT_DRAFT;
 use super::form::{DraftOffer, FormError, PatientDraft, PatientFieldInputs, PatientFields};
 use crate::features::drafts::hook::use_autosave;
@@ -47,6 +48,7 @@ fn RegisterForm() -> impl IntoView {
             father_or_husband_name: d.father_or_husband_name,
             sex: d.sex,
             date_of_birth: d.date_of_birth,
+            age: d.age,
             cnic: d.cnic,
             phone: d.phone,
             address: d.address,
@@ -76,16 +78,17 @@ fn RegisterForm() -> impl IntoView {
     }
 }
 
-/// The patients already registered with the same CNIC or phone.
+/// The patients on file who may be the one being registered, and why.
 #[component]
 fn Duplicates(
-    same: Vec<PatientDto>,
+    same: Vec<DuplicateDto>,
     register_anyway: Callback<()>,
     pending: Memo<bool>,
 ) -> impl IntoView {
     let rows = same
         .into_iter()
-        .map(|p| {
+        .map(|DuplicateDto { patient: p, reason }| {
+            let age = p.age_label.clone();
             let open_name = format!("Open existing {} {}", p.mr_number, p.full_name);
             let guardian = (!p.father_or_husband_name.is_empty())
                 .then(|| format!("Father / husband: {}", p.father_or_husband_name));
@@ -96,10 +99,12 @@ fn Duplicates(
                         <span class="name">{p.full_name}</span>
                         <span class="detail">{guardian}</span>
                     </td>
+                    <td>{age}</td>
                     <td class="mono">
                         <span class="detail">{p.cnic}</span>
                         <span class="detail">{p.phone}</span>
                     </td>
+                    <td class="reason">{reason}</td>
                     <td>
                         <a class="button secondary" href=format!("/patients/{}", p.id) aria-label=open_name>
                             "Open existing"
@@ -112,10 +117,10 @@ fn Duplicates(
     view! {
         <section class="duplicates" aria-labelledby="duplicates-title">
             <div role="alert">
-                <h2 id="duplicates-title">"A patient with this CNIC or phone is already registered"</h2>
+                <h2 id="duplicates-title">"This patient may already be registered"</h2>
             </div>
             <p>
-                "Nothing was saved. Open the existing record if it is the same person; register anyway if it is someone else (family members often share a phone)."
+                "Nothing was saved. Open the existing record if it is the same person; register anyway if it is someone else (family members often share a phone, and names repeat)."
             </p>
             <div class="table-scroll">
                 <table class="list">
@@ -123,7 +128,9 @@ fn Duplicates(
                         <tr>
                             <th scope="col">"MR number"</th>
                             <th scope="col">"Name"</th>
+                            <th scope="col">"Age"</th>
                             <th scope="col">"CNIC and phone"</th>
+                            <th scope="col">"Why"</th>
                             <th scope="col">
                                 <span class="visually-hidden">"Open"</span>
                             </th>
