@@ -8,6 +8,7 @@ use healipro_core::patients::{self, repo as patients_repo, PatientQuery};
 use healipro_core::rbac::Role;
 use healipro_core::testing::{TestClinic, TestDb};
 use healipro_core::Error;
+use sqlx::Connection;
 
 async fn two_clinics(db: &TestDb) -> (TestClinic, TestClinic) {
     let a = db
@@ -224,6 +225,47 @@ async fn catalog_meta_test_fails_when_the_app_role_gains_table_powers() {
     let checks = selftest::catalog(&db.owner, "healipro_app").await.unwrap();
     assert_fails(&checks, "no TRUNCATE", "clinic.patients: TRUNCATE");
     assert_fails(&checks, "no TRUNCATE", "clinic.patients: TRIGGER");
+}
+
+#[tokio::test]
+async fn definer_functions_run_as_the_narrow_role_and_the_check_goes_red_otherwise() {
+    let db = TestDb::new().await;
+    let checks = selftest::catalog(&db.owner, "healipro_app").await.unwrap();
+    let definers: Vec<_> = checks
+        .iter()
+        .filter(|c| c.name.starts_with("catalog: SECURITY DEFINER"))
+        .collect();
+    assert!(
+        definers
+            .iter()
+            .any(|c| c.name.contains("patient_name_matches")
+                && c.ok
+                && c.detail.contains("healipro_definer")),
+        "{definers:#?}"
+    );
+    // The narrow role reads names only: not CNIC ciphertexts, not other tables.
+    let mut conn = sqlx::PgConnection::connect(&db.owner_url).await.unwrap();
+    let reach: (bool, bool, bool) = sqlx::query_as(
+        "SELECT has_column_privilege('healipro_definer', 'clinic.patients', 'name_norm', 'SELECT'),
+                has_column_privilege('healipro_definer', 'clinic.patients', 'cnic_enc', 'SELECT'),
+                has_table_privilege('healipro_definer', 'clinic.users', 'SELECT')",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(reach, (true, false, false));
+
+    // Run as the migration owner instead, or open to PUBLIC: red.
+    db.owner_exec(
+        "ALTER FUNCTION clinic.patient_name_matches(text, text, bigint, bigint) OWNER TO healipro_owner;
+         GRANT EXECUTE ON FUNCTION clinic.patient_name_matches(text, text, bigint, bigint) TO PUBLIC;",
+    )
+    .await;
+    let checks = selftest::catalog(&db.owner, "healipro_app").await.unwrap();
+    assert_fails(&checks, "patient_name_matches", "a LOGIN role");
+    assert_fails(&checks, "patient_name_matches", "owns tables or schemas");
+    assert_fails(&checks, "patient_name_matches", "may write");
+    assert_fails(&checks, "patient_name_matches", "PUBLIC may execute it");
 }
 
 #[tokio::test]

@@ -19,6 +19,9 @@ use crate::util::{self, Ctx};
 pub const DB_NAME: &str = "healipro";
 pub const OWNER_ROLE: &str = "healipro_owner";
 pub const APP_ROLE: &str = "healipro_app";
+/// The NOLOGIN role SECURITY DEFINER functions run as (migration 0014): past
+/// row-level security, but able to read only what those functions need.
+pub const DEFINER_ROLE: &str = "healipro_definer";
 const PG_PORT_RANGE: std::ops::Range<u16> = 25432..32768;
 const WEB_PORT_DEFAULT: u16 = 3000;
 const WEB_PORT_RANGE: std::ops::Range<u16> = 23000..25432;
@@ -490,15 +493,18 @@ impl Pg {
         let sql = format!(
             "SELECT 'CREATE ROLE {OWNER_ROLE}' WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{OWNER_ROLE}')\\gexec\n\
              SELECT 'CREATE ROLE {APP_ROLE}' WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{APP_ROLE}')\\gexec\n\
+             SELECT 'CREATE ROLE {DEFINER_ROLE}' WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{DEFINER_ROLE}')\\gexec\n\
              ALTER ROLE {OWNER_ROLE} WITH LOGIN CREATEDB BYPASSRLS NOSUPERUSER NOCREATEROLE PASSWORD '{owner_pw}';\n\
              ALTER ROLE {APP_ROLE} WITH LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE NOINHERIT PASSWORD '{app_pw}';\n\
+             ALTER ROLE {DEFINER_ROLE} WITH NOLOGIN NOSUPERUSER BYPASSRLS NOCREATEDB NOCREATEROLE NOINHERIT;\n\
+             GRANT {DEFINER_ROLE} TO {OWNER_ROLE};\n\
              SELECT 'CREATE DATABASE {DB_NAME} OWNER {OWNER_ROLE}' WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = '{DB_NAME}')\\gexec\n\
              ALTER DATABASE {DB_NAME} OWNER TO {OWNER_ROLE};\n"
         );
         self.exec_sql(port, "postgres", &sql)
             .context("bootstrapping the roles and database failed")?;
         util::ok(format!(
-            "roles {OWNER_ROLE}/{APP_ROLE} and database {DB_NAME} ready; settings in {}",
+            "roles {OWNER_ROLE}/{APP_ROLE}/{DEFINER_ROLE} and database {DB_NAME} ready; settings in {}",
             path.display()
         ));
         Ok(())

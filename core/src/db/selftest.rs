@@ -175,7 +175,73 @@ pub async fn catalog(owner: &OwnerDb, app_role: &str) -> Result<Vec<Check>> {
         },
     ));
 
+    checks.extend(definer_functions(owner).await?);
     checks.extend(app_role_checks(owner, app_role).await?);
+    Ok(checks)
+}
+
+/// Every SECURITY DEFINER function in `clinic` and `platform` runs as a narrow
+/// role (migration 0014): one nobody signs in as, that is not a superuser,
+/// owns no table or schema (so not the migration owner) and cannot write any
+/// table; with its search_path pinned and not executable by PUBLIC.
+pub async fn definer_functions(owner: &OwnerDb) -> Result<Vec<Check>> {
+    let rows = sqlx::query(
+        r"SELECT p.oid::regprocedure::text AS name, r.rolname::text AS owner,
+                 r.rolcanlogin AS can_login, r.rolsuper AS superuser,
+                 EXISTS (SELECT 1 FROM pg_class c WHERE c.relowner = r.oid)
+                   OR EXISTS (SELECT 1 FROM pg_namespace n2 WHERE n2.nspowner = r.oid) AS owns_objects,
+                 (SELECT count(*) FROM pg_class c JOIN pg_namespace cn ON cn.oid = c.relnamespace
+                    CROSS JOIN (VALUES ('INSERT'), ('UPDATE'), ('DELETE'), ('TRUNCATE')) AS w(priv)
+                   WHERE cn.nspname IN ('clinic', 'platform') AND c.relkind IN ('r', 'p')
+                     AND has_table_privilege(r.oid, c.oid, w.priv)) AS writable,
+                 coalesce(EXISTS (SELECT 1 FROM unnest(p.proconfig) AS cfg
+                                   WHERE cfg LIKE 'search\_path=%'), false) AS pinned_path,
+                 EXISTS (SELECT 1 FROM aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) AS a
+                          WHERE a.grantee = 0 AND a.privilege_type = 'EXECUTE') AS public_execute
+            FROM pg_proc p
+            JOIN pg_namespace n ON n.oid = p.pronamespace
+            JOIN pg_roles r ON r.oid = p.proowner
+           WHERE n.nspname IN ('clinic', 'platform') AND p.prosecdef
+           ORDER BY 1",
+    )
+    .fetch_all(&owner.pool)
+    .await?;
+    let mut checks = Vec::new();
+    for r in &rows {
+        let name: String = r.get("name");
+        let role: String = r.get("owner");
+        let mut problems = Vec::new();
+        if r.get::<bool, _>("can_login") {
+            problems.push(format!("runs as {role}, a LOGIN role"));
+        }
+        if r.get::<bool, _>("superuser") {
+            problems.push(format!("runs as {role}, a superuser"));
+        }
+        if r.get::<bool, _>("owns_objects") {
+            problems.push(format!("runs as {role}, which owns tables or schemas"));
+        }
+        let writable = r.get::<i64, _>("writable");
+        if writable > 0 {
+            problems.push(format!(
+                "runs as {role}, which may write {writable} table privilege(s)"
+            ));
+        }
+        if !r.get::<bool, _>("pinned_path") {
+            problems.push("search_path not pinned".to_owned());
+        }
+        if r.get::<bool, _>("public_execute") {
+            problems.push("PUBLIC may execute it".to_owned());
+        }
+        checks.push(Check::new(
+            format!("catalog: SECURITY DEFINER {name} is narrow"),
+            problems.is_empty(),
+            if problems.is_empty() {
+                format!("runs as {role}: NOLOGIN, owns nothing, read-only; search_path pinned")
+            } else {
+                problems.join("; ")
+            },
+        ));
+    }
     Ok(checks)
 }
 
