@@ -988,17 +988,21 @@ async fn seed(db: &DbArgs, owner: &OwnerArgs, key: &KeyArgs, path: &PathBuf) -> 
 }
 
 /// The made-up identifiers of patient `p` of clinic `PREFIX<n>`, unique per
-/// (n, p): CNIC `3{n:05}{p:07}`, mobile `03{n:04}{p:05}` and an address.
-/// `cargo xtask bench search` searches for them (xtask/src/bench.rs,
-/// `search_cnic` and `search_phone`: keep the two in step). `None` when n or
-/// p has too many digits.
+/// (n, p): CNIC `3{n:05}{p:07}`, mobile `03{n:04}{p:05}` (`03{n:03}{p:06}`
+/// from p = 100,000 on, for the bench's large clinic: still unique within a
+/// clinic) and an address. `cargo xtask bench search` searches for them
+/// (xtask/src/bench.rs, `search_cnic` and `search_phone`: keep the two in
+/// step). `None` when n or p has too many digits.
 fn bench_identifiers(n: u32, p: u32) -> Option<(Cnic, Phone, Address)> {
-    if n > 9_999 || p > 99_999 {
-        return None;
-    }
+    let phone = match p {
+        _ if n > 9_999 => return None,
+        0..=99_999 => format!("03{n:04}{p:05}"),
+        100_000..=999_999 if n <= 999 => format!("03{n:03}{p:06}"),
+        _ => return None,
+    };
     Some((
         Cnic::parse(&format!("3{n:05}{p:07}")).ok()?,
-        Phone::parse(&format!("03{n:04}{p:05}")).ok()?,
+        Phone::parse(&phone).ok()?,
         Address::parse(&format!(
             "House {p}, Street {}\nBench Town {n}, Lahore",
             n % 50 + 1
@@ -1318,8 +1322,15 @@ mod tests {
             (cnic.digits(), phone.e164()),
             ("3000070000999", "+923000700999")
         );
+        // The large clinic's patients past 99,999.
+        let (cnic, phone, _) = bench_identifiers(1, 200_000).unwrap();
+        assert_eq!(
+            (cnic.digits(), phone.e164()),
+            ("3000010200000", "+923001200000")
+        );
         assert!(bench_identifiers(10_000, 1).is_none());
-        assert!(bench_identifiers(1, 100_000).is_none());
+        assert!(bench_identifiers(1_000, 100_000).is_none());
+        assert!(bench_identifiers(1, 1_000_000).is_none());
         assert_eq!(mr_serial("MR-000123"), Some(123));
         assert_eq!(mr_serial("X-1"), None);
     }
