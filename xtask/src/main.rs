@@ -3,6 +3,7 @@
 //! - `run`   install tools, start the dev database, build, migrate, seed, serve
 //! - `cli`   build, then run the server binary with arguments
 //! - `test`  the CI command (fmt, clippy, wasm guard, tests, fuzz, build, e2e)
+//! - `e2e`   only the end-to-end step, optionally for some spec files
 //! - `db`    the private PostgreSQL cluster in `.healipro/pg`
 //! - `tools` install/verify the toolchain
 //! - `bench` benchmarks
@@ -50,6 +51,14 @@ enum Cmd {
     /// The CI command: tools, fmt, clippy, wasm guard, db, Rust tests, a short
     /// fuzz run, build, end-to-end tests; ends with `xtask: N passed, N failed`.
     Test,
+    /// Only the end-to-end step of `test` (build, fresh database, seed,
+    /// serve, Playwright), optionally for some spec files:
+    /// `cargo xtask e2e tests/registration.spec.ts`.
+    E2e {
+        /// Playwright arguments (spec files, `-g <title>`, …).
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
     /// Manage the private PostgreSQL cluster in `.healipro/pg`.
     Db {
         #[command(subcommand)]
@@ -113,6 +122,7 @@ fn real_main(cli: Cli) -> Result<ExitCode> {
         Cmd::Run => run(&ctx)?,
         Cmd::Cli { args } => cli_cmd(&ctx, &args)?,
         Cmd::Test => return test::run(&ctx),
+        Cmd::E2e { args } => test::e2e_only(&ctx, &args)?,
         Cmd::Db { command } => match command {
             DbCmd::Start => {
                 pg::ensure_dev_db(&ctx, false)?;

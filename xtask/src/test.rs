@@ -226,7 +226,7 @@ pub fn run(ctx: &Ctx) -> Result<ExitCode> {
     } else if !db_ok {
         r.skip(e2e_name, "the database step failed");
     } else if let Some((pg, port, _)) = &cluster {
-        r.step(e2e_name, || e2e(ctx, pg, *port).map(|()| None));
+        r.step(e2e_name, || e2e(ctx, pg, *port, &[]).map(|()| None));
     }
 
     match &cluster {
@@ -306,7 +306,15 @@ impl Drop for ServerGuard {
     }
 }
 
-fn e2e(ctx: &Ctx, pg: &Pg, port: u16) -> Result<()> {
+/// `cargo xtask e2e [playwright args]`: build, then only the end-to-end step.
+pub fn e2e_only(ctx: &Ctx, args: &[String]) -> Result<()> {
+    tools::ensure_tools(ctx)?;
+    let (pg, port, _) = pg::ensure_dev_db(ctx, false)?;
+    util::cargo_leptos_build(ctx)?;
+    e2e(ctx, &pg, port, args)
+}
+
+fn e2e(ctx: &Ctx, pg: &Pg, port: u16, args: &[String]) -> Result<()> {
     util::note(format!("recreating database {E2E_DB}"));
     pg.recreate_database(port, E2E_DB)?;
 
@@ -351,6 +359,7 @@ fn e2e(ctx: &Ctx, pg: &Pg, port: u16) -> Result<()> {
     let result = util::run(
         Command::new("npx")
             .args(["--no-install", "playwright", "test"])
+            .args(args)
             .current_dir(ctx.end2end_dir())
             .env("HEALIPRO_URL", &url)
             .env("HEALIPRO_LOGINS", &logins)
