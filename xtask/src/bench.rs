@@ -155,7 +155,8 @@ const NOISY_OTHER_PERCENT: f64 = 20.0;
 const MAX_ERROR_RATE: f64 = 0.001;
 /// The columns the server selects (`COLUMNS` in core/src/patients/repo.rs).
 const PATIENT_COLUMNS: &str = "id, mr_number, full_name, father_or_husband_name, sex, \
-                               date_of_birth, cnic_enc, phone_enc, address_enc";
+                               date_of_birth, date_of_birth_estimated, cnic_enc, phone_enc, \
+                               address_enc";
 const PATIENT_PATH: &str = "/api/patients/get";
 const LOGIN_PATH: &str = "/api/auth/login";
 const SESSION_COOKIE: &str = "__Host-healipro_session";
@@ -399,6 +400,7 @@ fn read_patient(ctx: &Ctx, args: &[String]) -> Result<()> {
             types: "uuid, uuid",
             args: format!("'{tenant}', '{patient}'"),
             index: "patients_pkey",
+            role: None,
         },
     )?;
 
@@ -3065,17 +3067,19 @@ fn replace_identifier(sql: &str, word: &str, with: &str) -> String {
     out
 }
 
-/// The body of `clinic.patient_name_matches` (as installed), with its
-/// parameters as `$1`..`$4`: what the name search runs inside the function,
-/// where EXPLAIN of the caller cannot see.
-fn name_matches_body(owner: &PgUrl) -> Result<String> {
+/// The role `clinic.patient_name_matches` runs as and its body (as
+/// installed), with its parameters as `$1`..`$4`: what the name search runs
+/// inside the function, where EXPLAIN of the caller cannot see.
+fn name_matches_body(owner: &PgUrl) -> Result<(String, String)> {
     let out = owner.psql(
-        "SELECT proargnames::text || E'\\x01' || prosrc FROM pg_proc
+        "SELECT proowner::regrole::text || E'\\x01' || proargnames::text || E'\\x01' || prosrc
+           FROM pg_proc
           WHERE oid = 'clinic.patient_name_matches(text, text, bigint, bigint)'::regprocedure;",
     )?;
-    let (args, body) = out
-        .split_once('\u{1}')
-        .ok_or_else(|| anyhow!("clinic.patient_name_matches not found: {out}"))?;
+    let mut parts = out.splitn(3, '\u{1}');
+    let (Some(role), Some(args), Some(body)) = (parts.next(), parts.next(), parts.next()) else {
+        bail!("clinic.patient_name_matches not found: {out}");
+    };
     let args: Vec<&str> = args
         .trim()
         .trim_start_matches('{')
@@ -3086,7 +3090,7 @@ fn name_matches_body(owner: &PgUrl) -> Result<String> {
     for (i, a) in args.iter().take(4).enumerate() {
         sql = replace_identifier(&sql, a.trim(), &format!("${}", i + 1));
     }
-    Ok(sql)
+    Ok((role.trim().to_string(), sql))
 }
 
 /// One data set of the search benchmark.
@@ -3235,10 +3239,10 @@ fn search(ctx: &Ctx, args: &[String]) -> Result<()> {
             .ok_or_else(|| anyhow!("sampled patient lost"))?;
         let tenant = tenant_uuid(s.tenant);
         results[r].plan = match (lookup, &name_body) {
-            (Lookup::Name, Some(body)) => {
+            (Lookup::Name, Some((definer, body))) => {
                 util::note(format!(
                     "{}: the name search for {:?} ({}), inside clinic.patient_name_matches \
-                     (run as its owner, {OWNER_ROLE})",
+                     (as the role it runs as, {definer})",
                     data[d].label, s.typed, s.full_name
                 ));
                 explain(
@@ -3253,6 +3257,7 @@ fn search(ctx: &Ctx, args: &[String]) -> Result<()> {
                             names::sql_quote(&s.typed_norm)
                         ),
                         index: NAME_INDEX,
+                        role: Some(definer),
                     },
                 )?
             }
@@ -3264,6 +3269,7 @@ fn search(ctx: &Ctx, args: &[String]) -> Result<()> {
                     types: "uuid, bigint, bigint, bytea",
                     args: format!("'{tenant}', {SEARCH_LIMIT}, 0, '\\x{}'", s.bidx(lookup)),
                     index: lookup.index(),
+                    role: None,
                 },
             )?,
         };
@@ -3424,6 +3430,9 @@ struct PlanProbe<'a> {
     args: String,
     /// The index the plan must use.
     index: &'a str,
+    /// A role to run the statement as (after setting the tenant), such as the
+    /// one a SECURITY DEFINER function runs as.
+    role: Option<&'a str>,
 }
 
 /// `EXPLAIN (ANALYZE, BUFFERS)` of the statement as the runtime role with
@@ -3436,15 +3445,18 @@ fn explain(app: &PgUrl, probe: &PlanProbe) -> Result<PlanCheck> {
         types,
         args,
         index,
+        role,
     } = probe;
+    let set_role = role.map_or_else(String::new, |r| format!("SET LOCAL ROLE {r};\n"));
     util::step(format!(
-        "EXPLAIN under row-level security (as {APP_ROLE}, tenant {tenant})"
+        "EXPLAIN as {}, tenant {tenant}",
+        role.unwrap_or(app.user.as_str())
     ));
     const MARK: &str = "--- generic plan ---";
     let out = app.psql(&format!(
         "BEGIN;
 SELECT clinic.set_tenant('{tenant}'::uuid) \\gset
-PREPARE bench_probe({types}) AS {sql};
+{set_role}PREPARE bench_probe({types}) AS {sql};
 SET LOCAL plan_cache_mode = force_custom_plan;
 EXPLAIN (ANALYZE, BUFFERS) EXECUTE bench_probe({args});
 \\echo '{MARK}'
