@@ -190,6 +190,13 @@ async fn each_action_in_the_list_is_logged_by_the_real_action() {
         ],
     )
     .await;
+    // The "patients seen" report: each view is logged.
+    call(
+        &operator,
+        "/api/appointments/report",
+        vec![("from", String::new()), ("to", String::new())],
+    )
+    .await;
     call(&operator, "/api/auth/logout", vec![]).await;
 
     let mut tx = s.db.app.tenant_tx_for(clinic.id).await.unwrap();

@@ -180,6 +180,23 @@ fn AppointmentsBody() -> impl IntoView {
             .unwrap_or_default()
     };
     let rescheduling = RwSignal::new(None::<String>);
+    // Made here, not inside the Suspense below that shows them: resources
+    // must be created in the same order on the server and in the browser.
+    let ahead = Resource::new(
+        move || changed.get(),
+        |_| list_exceptions(String::new(), String::new()),
+    );
+    let hours_doctor = RwSignal::new(String::new());
+    let current_hours = Resource::new(
+        move || hours_doctor.get(),
+        |d| async move {
+            if d.is_empty() {
+                return Ok((d, Vec::new()));
+            }
+            let hours = doctor_hours(d.clone()).await?;
+            Ok::<_, AppError>((d, hours))
+        },
+    );
     view! {
         <div class="page-head">
             <h1>{text::TITLE}</h1>
@@ -250,8 +267,8 @@ fn AppointmentsBody() -> impl IntoView {
             {move || {
                 let manage = may_manage();
                 view! {
-                    <LeaveSection doctors changed manage/>
-                    {manage.then(|| view! { <HoursForm doctors changed/> })}
+                    <LeaveSection doctors changed ahead manage/>
+                    {manage.then(|| view! { <HoursForm doctors changed hours_doctor current_hours/> })}
                 }
             }}
         </Suspense>
@@ -810,6 +827,9 @@ fn QueueBody() -> impl IntoView {
     }
 }
 
+/// A doctor's weekly hours, with the doctor they answer for.
+type HoursResource = Resource<Result<(String, Vec<HoursDto>), AppError>>;
+
 /// The ISO weekdays (1 = Monday) and their names.
 const WEEKDAYS: [(u8, &str); 7] = [
     (1, "Mon"),
@@ -827,24 +847,17 @@ const WEEKDAYS: [(u8, &str); 7] = [
 fn HoursForm(
     doctors: Resource<Result<Vec<DoctorDto>, AppError>>,
     changed: RwSignal<u32>,
+    /// The doctor chosen, and their current hours (with the doctor they
+    /// answer for).
+    hours_doctor: RwSignal<String>,
+    current_hours: HoursResource,
 ) -> impl IntoView {
-    let doctor = RwSignal::new(String::new());
+    let (doctor, current) = (hours_doctor, current_hours);
     let days = RwSignal::new(vec![1u8, 2, 3, 4, 5, 6]);
     let starts = RwSignal::new("09:00".to_owned());
     let ends = RwSignal::new("13:00".to_owned());
     let minutes = RwSignal::new("15".to_owned());
     let fee = RwSignal::new(String::new());
-    // The chosen doctor's current hours, with the doctor they answer for.
-    let current = Resource::new(
-        move || doctor.get(),
-        |d| async move {
-            if d.is_empty() {
-                return Ok((d, Vec::new()));
-            }
-            let hours = doctor_hours(d.clone()).await?;
-            Ok::<_, AppError>((d, hours))
-        },
-    );
     let note = RwSignal::new(None::<String>);
     Effect::new(move |_| {
         if let Some(Ok((d, hours))) = current.get() {
@@ -1008,12 +1021,9 @@ fn prefill_note(hours: &[HoursDto]) -> Option<String> {
 fn LeaveSection(
     doctors: Resource<Result<Vec<DoctorDto>, AppError>>,
     changed: RwSignal<u32>,
+    ahead: Resource<Result<Vec<ExceptionDto>, AppError>>,
     manage: bool,
 ) -> impl IntoView {
-    let ahead = Resource::new(
-        move || changed.get(),
-        |_| list_exceptions(String::new(), String::new()),
-    );
     let doctor = RwSignal::new(String::new());
     let first = RwSignal::new(String::new());
     let last = RwSignal::new(String::new());
