@@ -81,7 +81,7 @@ test('leave refuses a booking until withdrawn; reschedule; day sheet; report', a
   await page.keyboard.press('Enter');
   const confirm = item.getByRole('button', { name: 'Confirm withdraw' });
   await expect(item.getByRole('group', { name: 'Confirm withdrawing' })).toContainText('bookable again');
-  await confirm.focus();
+  await expect(confirm).toBeFocused(); // Enter again confirms
   await page.keyboard.press('Enter');
   await expect(leave.getByRole('status')).toContainText('Withdrawn');
   await expect(item).toHaveCount(0);

@@ -84,6 +84,16 @@ fn doctor_options(doctors: Option<Result<Vec<DoctorDto>, AppError>>) -> Vec<Doct
     doctors.and_then(Result::ok).unwrap_or_default()
 }
 
+/// The queue's doctor when none is picked: the signed-in doctor, else the
+/// first listed ("" when there are none).
+fn default_doctor(list: &[DoctorDto]) -> String {
+    list.iter()
+        .find(|d| d.me)
+        .or(list.first())
+        .map(|d| d.id.clone())
+        .unwrap_or_default()
+}
+
 fn token_text(a: &AppointmentDto) -> String {
     a.token.map(|t| t.to_string()).unwrap_or_default()
 }
@@ -722,12 +732,7 @@ fn QueueBody() -> impl IntoView {
     let doctor = move || {
         let p = picked.get();
         if p.is_empty() {
-            let list = doctor_options(doctors.get());
-            list.iter()
-                .find(|d| d.me)
-                .or(list.first())
-                .map(|d| d.id.clone())
-                .unwrap_or_default()
+            default_doctor(&doctor_options(doctors.get()))
         } else {
             p
         }
@@ -737,6 +742,14 @@ fn QueueBody() -> impl IntoView {
     let queue = Resource::new(
         move || (doctor(), changed.get(), tick.get()),
         |(doc, _, _)| async move {
+            // Before the doctors have loaded (as on the server's first
+            // render), find the default doctor here: the first answer must
+            // already be their queue, not an empty one.
+            let doc = if doc.is_empty() {
+                default_doctor(&list_doctors().await?)
+            } else {
+                doc
+            };
             if doc.is_empty() {
                 return Ok(Vec::new());
             }
@@ -1150,6 +1163,13 @@ fn ExceptionItem(
         }
     };
     let label = format!("Withdraw: {what}");
+    // The confirmation takes the focus when it appears (keyboard users).
+    let confirm_button = NodeRef::<leptos::html::Button>::new();
+    Effect::new(move |_| {
+        if let Some(b) = confirm_button.get() {
+            let _ = b.focus();
+        }
+    });
     view! {
         <li>
             <span class="who">{what.clone()}</span>
@@ -1159,7 +1179,7 @@ fn ExceptionItem(
                 <Show when=asking.clone()>
                     <span class="confirm" role="group" aria-label="Confirm withdrawing">
                         <span>{text::WITHDRAW_CONFIRM}</span>
-                        <button type="button" class="danger" autofocus on:click=confirm.clone()>"Confirm withdraw"</button>
+                        <button type="button" class="danger" node_ref=confirm_button on:click=confirm.clone()>"Confirm withdraw"</button>
                         <button type="button" class="secondary" on:click=move |_| confirming.set(None)>"Keep"</button>
                     </span>
                 </Show>
