@@ -37,13 +37,13 @@ impl NameList {
     }
 
     /// The spellings of the name `word` (any spelling, case-insensitive)
-    /// belongs to, lowercased, canonical first.
+    /// belongs to, lowercased, canonical first; the name it is the canonical
+    /// spelling of wins ("Rida" is a name, and a spelling of "Raza").
     fn spellings_of(&self, word: &str) -> Option<Vec<String>> {
-        self.male
-            .iter()
-            .chain(&self.female)
-            .chain(&self.family)
-            .find(|sp| sp.iter().any(|s| s.eq_ignore_ascii_case(word)))
+        let all = || self.male.iter().chain(&self.female).chain(&self.family);
+        all()
+            .find(|sp| sp[0].eq_ignore_ascii_case(word))
+            .or_else(|| all().find(|sp| sp.iter().any(|s| s.eq_ignore_ascii_case(word))))
             .map(|sp| sp.iter().map(|s| s.to_lowercase()).collect())
     }
 }
@@ -305,7 +305,9 @@ mod tests {
              male_given,Muhammad,Mohammad|Muhammed|Mohd|Md\n\
              male_given,Ali,Aly\n\
              male_given,Usman,\n\
+             male_given,Raza,Rida|Reza\n\
              female_given,Ayesha,Aisha|Aysha\n\
+             female_given,Rida,Ridda\n\
              family,Khan,\n\
              family,Siddiqui,Siddiqi|Sidiqui\n\
              family,Chaudhry,Chaudhary|Ch.\n",
@@ -316,7 +318,7 @@ mod tests {
     #[test]
     fn parses_the_list() {
         let l = list();
-        assert_eq!(l.male.len(), 3);
+        assert_eq!(l.male.len(), 4);
         assert_eq!(l.male[0][0], "Muhammad");
         assert_eq!(l.male[2], ["Usman"]);
         assert_eq!(l.family[2], ["Chaudhry", "Chaudhary", "Ch."]);
@@ -355,6 +357,15 @@ mod tests {
         assert_eq!(
             t("Aly Khan", Typed::Typo),
             ("ali khan".into(), Typed::Variant)
+        );
+        // Rida is a name of its own, not Raza spelt otherwise.
+        assert_eq!(
+            t("Rida Khan", Typed::Variant),
+            ("ridda khan".into(), Typed::Variant)
+        );
+        assert_eq!(
+            t("Reza Khan", Typed::Variant),
+            ("raza khan".into(), Typed::Variant)
         );
         // "Usman Khan": no variant; a typo instead.
         assert_eq!(
