@@ -41,6 +41,25 @@ test('leave refuses a booking until withdrawn; reschedule; day sheet; report', a
   const patientBox = page.getByLabel('Patient (MR number or name)');
   await expect(patientBox).toBeEnabled(); // interactive once hydrated
 
+  // The hours form loads the doctor's current hours (set here to differ
+  // from the form's defaults): weekdays, from, to, slot minutes and fee.
+  const doctors = await (await page.request.post('/api/appointments/doctors', { form: {} })).json();
+  const saved = await page.request.post('/api/appointments/hours', {
+    form: { doctor: doctors[0].id, weekdays: '1,2,3,4,5,6', starts: '10:00', ends: '14:00', slot_minutes: '20', fee: '1200' },
+  });
+  expect(saved.status()).toBe(200);
+  await page.getByText("Doctor's weekly hours", { exact: true }).focus();
+  await page.keyboard.press('Enter');
+  await pickFirstOption(page, 'Doctor for hours');
+  await expect(page.getByText("These are the doctor's current hours.")).toBeVisible();
+  await expect(page.getByLabel('From', { exact: true })).toHaveValue('10:00');
+  await expect(page.getByLabel('To', { exact: true })).toHaveValue('14:00');
+  await expect(page.getByLabel('Slot minutes')).toHaveValue('20');
+  await expect(page.getByLabel('Fee (PKR, optional)')).toHaveValue('1200');
+  await expect(page.getByLabel('Sat')).toBeChecked();
+  await expect(page.getByLabel('Sun')).not.toBeChecked();
+  await page.getByText("Doctor's weekly hours", { exact: true }).press('Enter'); // closed again
+
   // The booking panel: patient, doctor, the day, a free slot.
   await patientBox.focus();
   await page.keyboard.type('MR-000021');
