@@ -2893,10 +2893,27 @@ fn name_guard(s: &Sampled, a: &NameAnswer) -> Option<String> {
 }
 
 /// Runs pgbench's name selects once as the runtime role and returns each
-/// answer (all in one psql session, one transaction per search).
+/// answer (one transaction per search; a few searches per psql session, so
+/// that neither psql's input nor its output outgrows a pipe: `psql` writes
+/// all of its input before it reads the output).
 fn name_answers(app: &PgUrl, sample: &[Sampled]) -> Result<Vec<NameAnswer>> {
+    const BATCH: usize = 8;
+    let mut answers = vec![NameAnswer::default(); sample.len()];
+    for from in (0..sample.len()).step_by(BATCH) {
+        let to = (from + BATCH).min(sample.len());
+        name_answers_of(app, sample, from..to, &mut answers)?;
+    }
+    Ok(answers)
+}
+
+fn name_answers_of(
+    app: &PgUrl,
+    sample: &[Sampled],
+    range: std::ops::Range<usize>,
+    answers: &mut [NameAnswer],
+) -> Result<()> {
     let mut script = String::new();
-    for (i, s) in sample.iter().enumerate() {
+    for (i, s) in sample.iter().enumerate().take(range.end).skip(range.start) {
         let tenant = format!("'{}'::uuid", tenant_uuid(s.tenant));
         script.push_str(&format!(
             "BEGIN;
@@ -2913,7 +2930,6 @@ COMMIT;
         ));
     }
     let out = app.psql(&script)?;
-    let mut answers = vec![NameAnswer::default(); sample.len()];
     for line in out.lines() {
         let f: Vec<&str> = line.splitn(4, '|').collect();
         let [i, ids, norms, keys] = f[..] else {
@@ -2941,7 +2957,7 @@ COMMIT;
         a.norms = list(norms);
         a.keys = list(keys);
     }
-    Ok(answers)
+    Ok(())
 }
 
 /// The name searches checked before measuring.
