@@ -8,7 +8,7 @@ use super::api::{
     add_exception, book, call_next, change_status, day_list, doctor_hours, list_doctors,
     list_exceptions, patients_seen, reschedule, set_hours, slots, walk_in, withdraw_exception,
 };
-use super::dto::{AppointmentDto, DoctorDto, ExceptionDto, HoursDto, SlotDto};
+use super::dto::{AppointmentDto, DayDto, DoctorDto, ExceptionDto, HoursDto, SlotDto};
 use super::text;
 use crate::error::AppError;
 use crate::features::patients::api::list_patients;
@@ -92,6 +92,14 @@ fn default_doctor(list: &[DoctorDto]) -> String {
         .or(list.first())
         .map(|d| d.id.clone())
         .unwrap_or_default()
+}
+
+/// A done message as a status line, a refusal as an alert.
+fn outcome_view(m: Result<String, String>) -> AnyView {
+    match m {
+        Ok(m) => view! { <p class="ok" role="status">{m}</p> }.into_any(),
+        Err(e) => view! { <p class="error" role="alert">{e}</p> }.into_any(),
+    }
 }
 
 fn token_text(a: &AppointmentDto) -> String {
@@ -215,34 +223,7 @@ fn AppointmentsBody() -> impl IntoView {
             <a href="/appointments/report" class="no-print">{text::REPORT_TITLE}</a>
             <button type="button" class="secondary no-print" on:click=print_page>"Print"</button>
         </div>
-        <div class="day-filters no-print">
-            <label for="day-view-date">"Day"</label>
-            <div>
-                <input
-                    id="day-view-date"
-                    type="date"
-                    prop:value=move || {
-                        let v = view_day.get();
-                        if v.is_empty() { day.get().and_then(Result::ok).map(|d| d.day).unwrap_or_default() } else { v }
-                    }
-                    on:change=move |ev| view_day.set(event_target_value(&ev))
-                />
-            </div>
-            <label for="day-view-doctor">"Show doctor"</label>
-            <div>
-                <select id="day-view-doctor" on:change=move |ev| view_doctor.set(event_target_value(&ev))>
-                    <option value="">{text::ALL_DOCTORS}</option>
-                    <Transition fallback=|| ()>
-                        {move || {
-                            doctor_options(doctors.get())
-                                .into_iter()
-                                .map(|d| view! { <option value=d.id>{d.name}</option> })
-                                .collect_view()
-                        }}
-                    </Transition>
-                </select>
-            </div>
-        </div>
+        <DayFilters id_prefix="day-view" view_day view_doctor day doctors/>
         {move || status_error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
         <Transition fallback=|| view! { <p>{crate::ui::text::LOADING}</p> }>
             {move || match day.get() {
@@ -694,10 +675,7 @@ fn BookPanel(
             {move || {
                 message
                     .get()
-                    .map(|m| match m {
-                        Ok(m) => view! { <p class="ok" role="status">{m}</p> }.into_any(),
-                        Err(e) => view! { <p class="error" role="alert">{e}</p> }.into_any(),
-                    })
+                    .map(outcome_view)
             }}
             {move || {
                 token
@@ -816,10 +794,7 @@ fn QueueBody() -> impl IntoView {
         </div>
         {move || {
             called()
-                .map(|m| match m {
-                    Ok(m) => view! { <p class="ok" role="status">{m}</p> }.into_any(),
-                    Err(e) => view! { <p class="error" role="alert">{e}</p> }.into_any(),
-                })
+                .map(outcome_view)
         }}
         <Transition fallback=|| view! { <p>{crate::ui::text::LOADING}</p> }>
             {move || match queue.get() {
@@ -1116,10 +1091,7 @@ fn LeaveSection(
             {move || {
                 message
                     .get()
-                    .map(|m| match m {
-                        Ok(m) => view! { <p class="ok" role="status">{m}</p> }.into_any(),
-                        Err(e) => view! { <p class="error" role="alert">{e}</p> }.into_any(),
-                    })
+                    .map(outcome_view)
             }}
             <Transition fallback=|| view! { <p>{crate::ui::text::LOADING}</p> }>
                 {move || match ahead.get() {
@@ -1214,34 +1186,7 @@ fn DaySheetBody() -> impl IntoView {
             <a href="/appointments" class="no-print">"Appointments"</a>
             <button type="button" class="no-print" on:click=print_page>"Print"</button>
         </div>
-        <div class="day-filters no-print">
-            <label for="sheet-date">"Day"</label>
-            <div>
-                <input
-                    id="sheet-date"
-                    type="date"
-                    prop:value=move || {
-                        let v = view_day.get();
-                        if v.is_empty() { day.get().and_then(Result::ok).map(|d| d.day).unwrap_or_default() } else { v }
-                    }
-                    on:change=move |ev| view_day.set(event_target_value(&ev))
-                />
-            </div>
-            <label for="sheet-doctor">"Show doctor"</label>
-            <div>
-                <select id="sheet-doctor" on:change=move |ev| view_doctor.set(event_target_value(&ev))>
-                    <option value="">{text::ALL_DOCTORS}</option>
-                    <Transition fallback=|| ()>
-                        {move || {
-                            doctor_options(doctors.get())
-                                .into_iter()
-                                .map(|d| view! { <option value=d.id>{d.name}</option> })
-                                .collect_view()
-                        }}
-                    </Transition>
-                </select>
-            </div>
-        </div>
+        <DayFilters id_prefix="sheet" view_day view_doctor day doctors/>
         <Transition fallback=|| view! { <p>{crate::ui::text::LOADING}</p> }>
             {move || day.get().map(|r| match r {
                 Err(e) => error_view(e),
@@ -1426,5 +1371,49 @@ fn ReportBody() -> impl IntoView {
                 }
             })}
         </Transition>
+    }
+}
+
+/// The day and doctor a day list shows (the appointments page and the day
+/// sheet): an empty day is today, as the server answers it.
+#[component]
+fn DayFilters(
+    id_prefix: &'static str,
+    view_day: RwSignal<String>,
+    view_doctor: RwSignal<String>,
+    day: Resource<Result<DayDto, AppError>>,
+    doctors: Resource<Result<Vec<DoctorDto>, AppError>>,
+) -> impl IntoView {
+    let date_id = format!("{id_prefix}-date");
+    let doctor_id = format!("{id_prefix}-doctor");
+    view! {
+        <div class="day-filters no-print">
+            <label for=date_id.clone()>"Day"</label>
+            <div>
+                <input
+                    id=date_id
+                    type="date"
+                    prop:value=move || {
+                        let v = view_day.get();
+                        if v.is_empty() { day.get().and_then(Result::ok).map(|d| d.day).unwrap_or_default() } else { v }
+                    }
+                    on:change=move |ev| view_day.set(event_target_value(&ev))
+                />
+            </div>
+            <label for=doctor_id.clone()>"Show doctor"</label>
+            <div>
+                <select id=doctor_id on:change=move |ev| view_doctor.set(event_target_value(&ev))>
+                    <option value="">{text::ALL_DOCTORS}</option>
+                    <Transition fallback=|| ()>
+                        {move || {
+                            doctor_options(doctors.get())
+                                .into_iter()
+                                .map(|d| view! { <option value=d.id>{d.name}</option> })
+                                .collect_view()
+                        }}
+                    </Transition>
+                </select>
+            </div>
+        </div>
     }
 }
