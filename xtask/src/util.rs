@@ -616,12 +616,20 @@ pub fn psql_stdin(mut cmd: Command, who: &str, db: &str, sql: &str) -> Result<St
     let mut child = cmd
         .spawn()
         .with_context(|| format!("cannot start {}", display_cmd(&cmd)))?;
-    child
+    // Written from another thread while this one reads: psql answers as it
+    // reads, and a large answer would fill the output pipe while we still
+    // wrote, leaving both sides waiting for ever.
+    let mut stdin = child
         .stdin
         .take()
-        .ok_or_else(|| anyhow!("no stdin for psql"))?
-        .write_all(sql.as_bytes())?;
+        .ok_or_else(|| anyhow!("no stdin for psql"))?;
+    let input = sql.to_owned();
+    let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
     let out = child.wait_with_output()?;
+    writer
+        .join()
+        .map_err(|_| anyhow!("the thread writing to psql panicked"))?
+        .context("writing the SQL to psql")?;
     if !out.status.success() {
         bail!(
             "psql as {who} on database {db} failed with {}: {}",
@@ -707,6 +715,23 @@ pub fn terminate(child: &mut std::process::Child, what: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn psql_stdin_reads_while_it_writes() {
+        // `cat` answers as it reads, like psql: 4 MB through 64 KB pipes
+        // deadlocks unless the input is written while the output is read.
+        let big: String = (0..200_000).map(|i| format!("line {i:012}\n")).collect();
+        let (done, result) = std::sync::mpsc::channel();
+        let input = big.clone();
+        std::thread::spawn(move || {
+            let _ = done.send(psql_stdin(Command::new("cat"), "test", "none", &input));
+        });
+        let out = result
+            .recv_timeout(std::time::Duration::from_secs(30))
+            .expect("psql_stdin hung: it must read the output while writing the input")
+            .unwrap();
+        assert_eq!(out, big.trim());
+    }
 
     #[test]
     fn env_file_roundtrip() {
