@@ -575,14 +575,7 @@ fn BookPanel(
                         chosen.set(None);
                     }>
                         <option value="">"Choose a doctor"</option>
-                        <Transition fallback=|| ()>
-                            {move || {
-                                doctor_options(doctors.get())
-                                    .into_iter()
-                                    .map(|d| view! { <option value=d.id>{d.name}</option> })
-                                    .collect_view()
-                            }}
-                        </Transition>
+                        <DoctorOptions doctors/>
                     </select>
                 </div>
                 <div>
@@ -772,14 +765,7 @@ fn QueueBody() -> impl IntoView {
                     prop:value=doctor
                     on:change=move |ev| picked.set(event_target_value(&ev))
                 >
-                    <Transition fallback=|| ()>
-                        {move || {
-                            doctor_options(doctors.get())
-                                .into_iter()
-                                .map(|d| view! { <option value=d.id>{d.name}</option> })
-                                .collect_view()
-                        }}
-                    </Transition>
+                    <DoctorOptions doctors/>
                 </select>
             </div>
             <button
@@ -904,14 +890,7 @@ fn HoursForm(
                 <label for="hours-doctor">"Doctor for hours"</label>
                 <select id="hours-doctor" required on:change=move |ev| doctor.set(event_target_value(&ev))>
                     <option value="">"Choose a doctor"</option>
-                    <Transition fallback=|| ()>
-                        {move || {
-                            doctor_options(doctors.get())
-                                .into_iter()
-                                .map(|d| view! { <option value=d.id>{d.name}</option> })
-                                .collect_view()
-                        }}
-                    </Transition>
+                    <DoctorOptions doctors/>
                 </select>
                 {move || note.get().map(|n| view! { <p class="hint" role="status">{n}</p> })}
                 <fieldset class="weekdays">
@@ -1062,14 +1041,7 @@ fn LeaveSection(
                             <label for="leave-doctor">"Doctor on leave"</label>
                             <select id="leave-doctor" on:change=move |ev| doctor.set(event_target_value(&ev))>
                                 <option value="">{text::WHOLE_CLINIC}</option>
-                                <Transition fallback=|| ()>
-                                    {move || {
-                                        doctor_options(doctors.get())
-                                            .into_iter()
-                                            .map(|d| view! { <option value=d.id>{d.name}</option> })
-                                            .collect_view()
-                                    }}
-                                </Transition>
+                                <DoctorOptions doctors/>
                             </select>
                         </div>
                         <div>
@@ -1404,16 +1376,24 @@ fn DayFilters(
             <div>
                 <select id=doctor_id on:change=move |ev| view_doctor.set(event_target_value(&ev))>
                     <option value="">{text::ALL_DOCTORS}</option>
-                    <Transition fallback=|| ()>
-                        {move || {
-                            doctor_options(doctors.get())
-                                .into_iter()
-                                .map(|d| view! { <option value=d.id>{d.name}</option> })
-                                .collect_view()
-                        }}
-                    </Transition>
+                    <DoctorOptions doctors/>
                 </select>
             </div>
         </div>
+    }
+}
+
+/// The listed doctors as `<option>`s of a select (after its own first option).
+#[component]
+fn DoctorOptions(doctors: Resource<Result<Vec<DoctorDto>, AppError>>) -> impl IntoView {
+    view! {
+        <Transition fallback=|| ()>
+            {move || {
+                doctor_options(doctors.get())
+                    .into_iter()
+                    .map(|d| view! { <option value=d.id>{d.name}</option> })
+                    .collect_view()
+            }}
+        </Transition>
     }
 }
