@@ -81,6 +81,18 @@ async fn to_patients(tx: &mut TenantTx, rows: Vec<Row>) -> Result<Vec<Patient>> 
     Ok(out)
 }
 
+/// Whether this clinic has the patient (without reading, or decrypting, the record).
+pub async fn exists(tx: &mut TenantTx, id: PatientId) -> Result<bool> {
+    let tenant = tx.tenant();
+    Ok(sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM clinic.patients WHERE tenant_id = $1 AND id = $2)",
+    )
+    .bind(tenant)
+    .bind(id)
+    .fetch_one(tx.conn())
+    .await?)
+}
+
 pub async fn get(tx: &mut TenantTx, id: PatientId) -> Result<Option<Patient>> {
     let tenant = tx.tenant();
     let row: Option<Row> = sqlx::query_as(&format!(

@@ -349,10 +349,11 @@ fn double_booked(name: &str, other: Option<Appointment>) -> Error {
 }
 
 async fn patient_exists(tx: &mut TenantTx, patient: PatientId) -> Result<()> {
-    crate::patients::repo::get(tx, patient)
-        .await?
-        .map(|_| ())
-        .ok_or_else(|| Error::validation("patient", "Choose a registered patient."))
+    if crate::patients::repo::exists(tx, patient).await? {
+        Ok(())
+    } else {
+        Err(Error::validation("patient", "Choose a registered patient."))
+    }
 }
 
 /// Books a patient into one of a doctor's free slots.
@@ -376,13 +377,26 @@ pub async fn book(
         token: None,
         created_by: session.user_id,
     };
-    let id = repo::insert(tx, &new)
-        .await?
-        .map_err(|other| double_booked(&name, other))?;
-    repo::add_event(tx, id, Status::Booked, session.user_id, "").await?;
-    let a = repo::get(tx, id).await?.ok_or(Error::NotFound)?;
     let details =
         serde_json::json!({ "doctor": doctor_id, "starts_at": starts, "status": "booked" });
+    create(tx, session, &name, &new, "", details).await
+}
+
+/// Inserts a booking or walk-in (a slot already held is answered with who
+/// holds it), records its first event and logs it.
+async fn create(
+    tx: &mut TenantTx,
+    session: &Session,
+    doctor_name: &str,
+    new: &NewAppointment,
+    note: &str,
+    details: serde_json::Value,
+) -> Result<Appointment> {
+    let id = repo::insert(tx, new)
+        .await?
+        .map_err(|other| double_booked(doctor_name, other))?;
+    repo::add_event(tx, id, new.status, session.user_id, note).await?;
+    let a = repo::get(tx, id).await?.ok_or(Error::NotFound)?;
     log(
         tx,
         session,
@@ -421,21 +435,8 @@ pub async fn walk_in(
         token: Some(token),
         created_by: session.user_id,
     };
-    let id = repo::insert(tx, &new)
-        .await?
-        .map_err(|other| double_booked(&name, other))?;
-    repo::add_event(tx, id, Status::Arrived, session.user_id, "walk-in").await?;
-    let a = repo::get(tx, id).await?.ok_or(Error::NotFound)?;
     let details = serde_json::json!({ "doctor": doctor_id, "walk_in": true, "token": token });
-    log(
-        tx,
-        session,
-        Action::AppointmentBooked,
-        appointment_subject(&a),
-        details,
-    )
-    .await?;
-    Ok(a)
+    create(tx, session, &name, &new, "walk-in", details).await
 }
 
 /// Moves an appointment along (arrived gets the next token of its doctor's
