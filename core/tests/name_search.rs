@@ -295,3 +295,136 @@ async fn sql_and_rust_normalisation_agree() {
         assert_eq!(&names::normalize(input), in_sql, "{input:?}");
     }
 }
+
+/// The fuzzy tier matches word by word (migration 0016): a typo in a short
+/// word is found next to a very common word, and the common word alone
+/// never selects a patient (a clinic full of Khans is not a match for
+/// "ehan khan").
+#[tokio::test]
+async fn every_typed_word_must_match_a_word_of_the_name() {
+    let db = TestDb::new().await;
+    let a = db.clinic("words-a", &[Role::Operator], 0).await;
+    let khans: Vec<String> = [
+        "Imran", "Bilal", "Usman", "Hamza", "Kamran", "Farhan", "Adnan", "Arslan",
+    ]
+    .iter()
+    .flat_map(|g| (0..4).map(move |_| format!("{g} Khan")))
+    .collect();
+    let khans: Vec<&str> = khans.iter().map(String::as_str).collect();
+    add(&db, &a, &khans).await;
+    add(
+        &db,
+        &a,
+        &[
+            "Ehsan Khan",
+            "Sidra Khan",
+            "Ehsan Malik",
+            "Muhammad Khalid Bhatti",
+            "Rukhsana Shinwari",
+            "Rabiya Marwatt",
+        ],
+    )
+    .await;
+
+    for (typed, want) in [
+        ("ehan khan", "Ehsan Khan"),
+        ("sira khan", "Sidra Khan"),
+        ("Muhamad Khalid Bhati", "Muhammad Khalid Bhatti"),
+        ("ehsan k", "Ehsan Khan"),
+        ("e khan", "Ehsan Khan"),
+        // A letter dropped from a variant spelling: two edits from the
+        // canonical "marwat", one from the "marwatt" written.
+        ("rabiya maratt", "Rabiya Marwatt"),
+    ] {
+        let found = search(&db, &a, typed, 26).await;
+        assert_eq!(
+            names_of(&found).first(),
+            Some(&want),
+            "{typed:?}: {:?}",
+            names_of(&found)
+        );
+    }
+    // "ehan" is near "ehsan" only: no other Khan comes back.
+    let found = search(&db, &a, "ehan khan", 26).await;
+    assert_eq!(names_of(&found), ["Ehsan Khan"]);
+    // A word near no name of the clinic: nothing, however common the rest.
+    assert!(search(&db, &a, "zqxv khan", 26).await.is_empty());
+    // Edit distance grows with the word: two slips in a long word, one in a
+    // short one.
+    assert_eq!(
+        names_of(&search(&db, &a, "rukhsana shnwary", 26).await),
+        ["Rukhsana Shinwari"]
+    );
+    assert!(search(&db, &a, "rukhsana shnwaryy", 26).await.is_empty());
+    assert!(search(&db, &a, "esn khan", 26).await.is_empty());
+}
+
+/// The clinic's name vocabulary follows registrations and renames, inside
+/// the writer's transaction, and holds only that clinic's words.
+#[tokio::test]
+async fn new_and_renamed_names_are_found_with_a_typo() {
+    let db = TestDb::new().await;
+    let a = db.clinic("vocab-a", &[Role::Operator], 0).await;
+    let b = db.clinic("vocab-b", &[Role::Operator], 0).await;
+    let (session, _) = db.login(&a, "operator").await;
+    let p = register(&db, &a, &session, "Zarghuna Achakzai").await;
+    assert_eq!(
+        names_of(&search(&db, &a, "zarguna achakzai", 26).await),
+        ["Zarghuna Achakzai"]
+    );
+
+    let mut edit = PatientEdit {
+        full_name: "Zarghuna Palwasha Mengal".into(),
+        father_or_husband_name: "Ghulam Rasool".into(),
+        sex: "female".into(),
+        date_of_birth: "1980-02-03".into(),
+        cnic: "35202-7654321-3".into(),
+        phone: "0321-7654321".into(),
+        address: "House 77, Street 9, Satellite Town, Quetta".into(),
+        age: String::new(),
+    };
+    let mut tx = db.app.tenant_tx_for(a.id).await.unwrap();
+    service::update(&mut tx, &session, p.id, &edit)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(
+        names_of(&search(&db, &a, "palwsha mengl", 26).await),
+        ["Zarghuna Palwasha Mengal"]
+    );
+
+    // An edit that rolls back leaves no word behind.
+    edit.full_name = "Zarghuna Qandeela".into();
+    let mut tx = db.app.tenant_tx_for(a.id).await.unwrap();
+    service::update(&mut tx, &session, p.id, &edit)
+        .await
+        .unwrap();
+    tx.rollback().await.unwrap();
+
+    // B sees none of A's words; A's are all there.
+    let words = |clinic: healipro_core::ids::TenantId| {
+        let url = db.app_url.clone();
+        async move {
+            let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
+            let mut tx = conn.begin().await.unwrap();
+            sqlx::query("SELECT clinic.set_tenant($1)")
+                .bind(clinic)
+                .execute(&mut *tx)
+                .await
+                .unwrap();
+            let w: Vec<String> =
+                sqlx::query_scalar("SELECT word FROM clinic.patient_name_words ORDER BY word")
+                    .fetch_all(&mut *tx)
+                    .await
+                    .unwrap();
+            tx.rollback().await.unwrap();
+            w
+        }
+    };
+    assert_eq!(
+        words(a.id).await,
+        ["achakzai", "mengal", "palwasha", "zarghuna"]
+    );
+    assert!(words(b.id).await.is_empty());
+    assert!(search(&db, &b, "palwsha mengl", 26).await.is_empty());
+}

@@ -2430,8 +2430,8 @@ const SEARCH_PAGE: usize = 25;
 const SEARCH_SAMPLE: u32 = 128;
 /// The server's p95 (measured at the client, TLS included) must stay below this.
 const SEARCH_BUDGET_MS: f64 = 50.0;
-/// The index a name search must use (migration 0011).
-const NAME_INDEX: &str = "patients_tenant_name_trgm";
+/// The index the fuzzy tier of a name search must use (migration 0016).
+const NAME_INDEX: &str = "patients_tenant_name_words";
 
 #[derive(Parser, Debug)]
 #[command(
@@ -2638,11 +2638,48 @@ fn read_sample(owner: &PgUrl, list: &NameList, sample: &[(u32, u32)]) -> Result<
             sample.len()
         );
     }
+    normalize_typed(owner, &mut rows, |_| true)?;
+    // A spelling of the names list that the product deliberately keeps apart
+    // ("Shabnam" is not "Shabana", "Rida" is not "Raza": core's variant map)
+    // is another name, not a variant: such patients are typed with a typo.
+    let mut other_names = 0;
+    for s in &mut rows {
+        if s.typed_kind == Typed::Variant && s.typed_norm != s.name_norm {
+            (s.typed, s.typed_kind) = [Typed::Typo, Typed::Partial]
+                .into_iter()
+                .map(|want| names::typed_name(list, &s.full_name, want))
+                .find(|(_, kind)| *kind != Typed::Variant)
+                .unwrap_or_else(|| (s.full_name.to_lowercase(), Typed::Variant));
+            s.typed_norm.clear();
+            other_names += 1;
+        }
+    }
+    if other_names > 0 {
+        util::note(format!(
+            "{other_names} sampled variant spelling(s) are other names for the product \
+             (core's variant map keeps them apart); typed with a typo or in part instead"
+        ));
+        normalize_typed(owner, &mut rows, |s| s.typed_norm.is_empty())?;
+    }
+    Ok(rows)
+}
+
+/// Sets `typed_norm` of the rows picked by `which`, by the database's
+/// `clinic.normalize_name`.
+fn normalize_typed(
+    owner: &PgUrl,
+    rows: &mut [Sampled],
+    which: impl Fn(&Sampled) -> bool,
+) -> Result<()> {
     let typed: Vec<String> = rows
         .iter()
         .enumerate()
+        .filter(|(_, s)| which(s))
         .map(|(i, s)| format!("({i}, {})", names::sql_quote(&s.typed)))
         .collect();
+    if typed.is_empty() {
+        return Ok(());
+    }
     let out = owner.psql(&format!(
         "SELECT v.i, clinic.normalize_name(v.t) FROM (VALUES {}) AS v(i, t) ORDER BY v.i;",
         typed.join(", ")
@@ -2654,7 +2691,7 @@ fn read_sample(owner: &PgUrl, list: &NameList, sample: &[(u32, u32)]) -> Result<
             }
         }
     }
-    Ok(rows)
+    Ok(())
 }
 
 /// The server's search select (repo::search, an exact CNIC or phone match),

@@ -617,13 +617,30 @@ async fn probe_table(
     let may_update = may("UPDATE").fetch_one(tx.conn()).await?;
     let may_delete = may("DELETE").fetch_one(tx.conn()).await?;
     let updated = if may_update {
-        sqlx::query(&format!(
+        // A trigger writing elsewhere (the name vocabulary) can be what stops
+        // an update that reached B's rows: that is a leak too.
+        sqlx::query("SAVEPOINT probe_update")
+            .execute(tx.conn())
+            .await?;
+        match sqlx::query(&format!(
             "UPDATE {t} SET tenant_id = tenant_id WHERE tenant_id = $1"
         ))
         .bind(b)
         .execute(tx.conn())
-        .await?
-        .rows_affected()
+        .await
+        {
+            Ok(done) => done.rows_affected(),
+            Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("42501") => {
+                problems.push(format!(
+                    "A reached B's rows: an UPDATE was stopped only by another check ({e})"
+                ));
+                sqlx::query("ROLLBACK TO SAVEPOINT probe_update")
+                    .execute(tx.conn())
+                    .await?;
+                0
+            }
+            Err(e) => return Err(e.into()),
+        }
     } else {
         0
     };
@@ -687,8 +704,10 @@ async fn probe_table(
             let outcome = sqlx::query(&sql).bind(a).bind(b).execute(tx.conn()).await;
             drop(tx);
             match outcome {
-                Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("42501") => {}
-                Err(e) => problems.push(format!("{what}: refused, but not by the policy ({e})")),
+                Err(sqlx::Error::Database(e)) if refused_by_own_check(e.as_ref(), table) => {}
+                Err(e) => problems.push(format!(
+                    "{what}: refused, but not by this table's policy ({e})"
+                )),
                 Ok(done) => {
                     problems.push(format!("{what}: succeeded ({} rows)", done.rows_affected()))
                 }
@@ -711,4 +730,12 @@ async fn probe_table(
             problems.join("; ")
         },
     ))
+}
+
+/// A write refused by `table`'s own row-level security policy or privileges
+/// (SQLSTATE 42501 naming `table`), not by a trigger's write to another table.
+fn refused_by_own_check(e: &dyn sqlx::error::DatabaseError, table: &str) -> bool {
+    let message = e.message();
+    e.code().as_deref() == Some("42501")
+        && (message.ends_with(&format!("\"{table}\"")) || message.ends_with(&format!(" {table}")))
 }
