@@ -472,8 +472,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             if selected.is_empty() {
                 bail!("no clinic code is `{tenant_prefix}` followed by a number");
             }
-            let ids: Vec<TenantId> = selected.into_iter().map(|c| c.1).collect();
-            crate::bench_audit::run(&app, &ids, writers.max(1), seconds).await
+            let clinics: Vec<(TenantId, String)> = selected
+                .into_iter()
+                .map(|(n, id)| (id, format!("{tenant_prefix}{n}")))
+                .collect();
+            let auth = Auth::new(&app, key.load()?, std::time::Duration::from_secs(10)).await?;
+            crate::bench_audit::run(&app, &auth, &clinics, writers.max(1), seconds).await
         }
         Command::Keys(cmd) => keys(cmd).await,
         Command::User(UserCmd::ResetPassword {
