@@ -229,8 +229,9 @@ async fn identifiers_and_mr_numbers_still_work() {
     assert!(top2.contains(&"Muhammad Ali"), "{top2:?}");
 }
 
-async fn register(db: &TestDb, clinic: &TestClinic, session: &Session, name: &str) -> Patient {
-    let edit = PatientEdit {
+/// The registration form for `name`, the rest filled in.
+fn edit_for(name: &str) -> PatientEdit {
+    PatientEdit {
         full_name: name.into(),
         father_or_husband_name: "Ghulam Rasool".into(),
         sex: "male".into(),
@@ -239,7 +240,11 @@ async fn register(db: &TestDb, clinic: &TestClinic, session: &Session, name: &st
         phone: "0321-7654321".into(),
         address: "House 77, Street 9, Satellite Town, Quetta".into(),
         age: String::new(),
-    };
+    }
+}
+
+async fn register(db: &TestDb, clinic: &TestClinic, session: &Session, name: &str) -> Patient {
+    let edit = edit_for(name);
     let mut tx = db.app.tenant_tx_for(clinic.id).await.unwrap();
     let Registration::Registered(p) = service::register(&mut tx, session, &edit, true)
         .await
@@ -373,16 +378,7 @@ async fn new_and_renamed_names_are_found_with_a_typo() {
         ["Zarghuna Achakzai"]
     );
 
-    let mut edit = PatientEdit {
-        full_name: "Zarghuna Palwasha Mengal".into(),
-        father_or_husband_name: "Ghulam Rasool".into(),
-        sex: "female".into(),
-        date_of_birth: "1980-02-03".into(),
-        cnic: "35202-7654321-3".into(),
-        phone: "0321-7654321".into(),
-        address: "House 77, Street 9, Satellite Town, Quetta".into(),
-        age: String::new(),
-    };
+    let mut edit = edit_for("Zarghuna Palwasha Mengal");
     let mut tx = db.app.tenant_tx_for(a.id).await.unwrap();
     service::update(&mut tx, &session, p.id, &edit)
         .await
