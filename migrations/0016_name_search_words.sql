@@ -14,9 +14,9 @@
 --      patients' names, both as written ("marwatt", "ayeshah") and canonical
 --      ("marwat", "ayesha"), each with its canonical form, so a letter
 --      dropped from a variant spelling ("maratt") is one edit from what was
---      written even when two from the canonical word. A word is near a typed word when it is at
---      most 0 (typed word of 1–2 letters), 1 (3–6 letters) or 2 (7 or more)
---      edits away (`levenshtein_less_equal`, fuzzystrmatch), or, for the last
+--      written even when two from the canonical word. A word is near a
+--      typed word when it is at most 0 (typed word of 1–2 letters), 1 (3–6
+--      letters) or 2 (7 or more) edits away (`levenshtein_less_equal`, fuzzystrmatch), or, for the last
 --      typed word and for an initial, when it starts with it ("ayeha kh",
 --      "s ali"). A word typed exactly is near no other typed word: in
 --      "ehan khan", "khan" is one edit from "ehan" but is taken by "khan",
@@ -37,11 +37,11 @@
 -- The vocabulary is kept by triggers on `clinic.patients`: after INSERT
 -- (per statement, from the transition table) and after a change of the name
 -- (per row), `ON CONFLICT DO NOTHING` (no row lock is held on a word that
--- exists). A word leaves it only with its clinic;
--- it holds bare words, never which patient has them. It is a clinic table
--- like any other: tenant_id, tenant-led key, forced RLS with the tenant
--- policy. The search function (healipro_definer, migration 0014) may read
--- only its two columns.
+-- exists). A word leaves it only with its clinic; it holds bare words,
+-- never which patient has them. It is a clinic table like any other:
+-- tenant_id, tenant-led key, forced RLS with the tenant policy. The search
+-- function (healipro_definer, migration 0014) may read only its three
+-- columns.
 --
 -- The trigram GIN index is no longer used by anything and goes: one index
 -- less to maintain on every registration.
