@@ -50,6 +50,7 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, bail, Context, Result};
 use clap::Parser;
 use rand::Rng;
+use strsim::levenshtein;
 
 use crate::pg::{self, Pg, APP_ROLE, OWNER_ROLE};
 
@@ -2910,24 +2911,6 @@ struct NameAnswer {
 /// there the patient's name need only be on the page, or the page be full of
 /// names no more edits away from what was typed than the patient's. `None` when it did,
 /// else why not.
-/// Levenshtein distance (in characters).
-fn edits(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut diagonal = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let above = row[j + 1];
-            row[j + 1] = (above + 1)
-                .min(row[j] + 1)
-                .min(diagonal + usize::from(ca != *cb));
-            diagonal = above;
-        }
-    }
-    row[b.len()]
-}
-
 fn name_guard(s: &Sampled, a: &NameAnswer) -> Option<String> {
     if s.typed_kind == Typed::Typo {
         return match a.norms.first() {
@@ -2938,9 +2921,9 @@ fn name_guard(s: &Sampled, a: &NameAnswer) -> Option<String> {
             // for Amina is another patient's name, at no distance at all).
             Some(_)
                 if a.norms.len() >= SEARCH_PAGE
-                    && a.norms
-                        .iter()
-                        .all(|n| edits(n, &s.typed_norm) <= edits(&s.name_norm, &s.typed_norm)) =>
+                    && a.norms.iter().all(|n| {
+                        levenshtein(n, &s.typed_norm) <= levenshtein(&s.name_norm, &s.typed_norm)
+                    }) =>
             {
                 None
             }
@@ -4037,10 +4020,6 @@ mod tests {
         norms[SEARCH_PAGE - 1] = "nasir shah";
         let a = answer(&full, &norms);
         assert!(name_guard(&t, &a).is_some());
-        assert_eq!(edits("naseen", "nasreen"), 1);
-        assert_eq!(edits("naseen", "naseem"), 1);
-        assert_eq!(edits("kitten", "sitting"), 3);
-        assert_eq!(edits("", "abc"), 3);
     }
 
     #[test]
